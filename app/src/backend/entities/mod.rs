@@ -1,0 +1,8 @@
+//! SeaORM entities: one file per table. Only the store uses them directly.
+pub mod auth_key;
+pub mod login_attempt;
+pub mod organisation;
+pub mod role;
+pub mod session;
+pub mod setting;
+pub mod user;

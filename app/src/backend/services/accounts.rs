@@ -1,0 +1,241 @@
+//! Site-admin management of users and organisations.
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
+
+use crate::backend::store::{orgs, roles, users};
+use crate::backend::{now, password, Principal};
+use crate::error::AppError;
+use crate::model::{AdminOverview, OrgRow, RoleRow, UserRow};
+
+fn require_site_admin(actor: &Principal) -> Result<(), AppError> {
+    if actor.is_site_admin() && !actor.read_only {
+        Ok(())
+    } else {
+        Err(AppError::forbidden_site_admin())
+    }
+}
+
+pub async fn overview(
+    db: &DatabaseConnection,
+    actor: &Principal,
+) -> Result<AdminOverview, AppError> {
+    require_site_admin(actor)?;
+    Ok(AdminOverview {
+        users: users::list_users(db).await?,
+        orgs: orgs::list_orgs(db).await?,
+        roles: roles::list_roles(db)
+            .await?
+            .into_iter()
+            .map(|r| RoleRow {
+                id: r.id,
+                name: r.name,
+                site_admin: r.perm_site_admin,
+            })
+            .collect(),
+    })
+}
+
+/// A new account as an admin enters it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct UserInput {
+    pub email: String,
+    pub org_id: i32,
+    pub role_id: i32,
+    pub password: String,
+}
+
+/// Minimal syntactic check: one `@`, something on both sides, a dot in the domain, no spaces.
+pub fn check_email(email: &str) -> Result<String, AppError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 255
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::Invalid(format!(
+            "`{email}` is not a valid e-mail address."
+        )))
+    }
+}
+
+pub async fn add_user(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    input: UserInput,
+) -> Result<UserRow, AppError> {
+    require_site_admin(actor)?;
+    let email = check_email(&input.email)?;
+    password::check_password_strength(&input.password)?;
+    if orgs::find_org(db, input.org_id).await?.is_none() {
+        return Err(AppError::Invalid("Invalid organisation.".into()));
+    }
+    if roles::find_role(db, input.role_id).await?.is_none() {
+        return Err(AppError::Invalid("Invalid role.".into()));
+    }
+    if users::find_user_by_email(db, &email).await?.is_some() {
+        return Err(AppError::Conflict(
+            "An account with this e-mail address already exists.".into(),
+        ));
+    }
+    let password_hash = password::hash_password(input.password).await?;
+    let txn = db.begin().await?;
+    let user = users::insert_user(
+        &txn,
+        users::NewUser {
+            email: &email,
+            org_id: input.org_id,
+            role_id: input.role_id,
+            password_hash,
+            invited_by: actor.user.id,
+            change_pw: false,
+        },
+    )
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict("An account with this e-mail address already exists.".into())
+        }
+        _ => AppError::from(e),
+    })?;
+    txn.commit().await?;
+    find_row(db, user.id).await
+}
+
+/// Changes an admin may make to an existing account.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct UserEdit {
+    pub org_id: i32,
+    pub role_id: i32,
+    pub disabled: bool,
+    /// Empty keeps the current password.
+    pub password: String,
+}
+
+pub async fn edit_user(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    user_id: i32,
+    edit: UserEdit,
+) -> Result<UserRow, AppError> {
+    require_site_admin(actor)?;
+    let Some(user) = users::find_user(db, user_id).await? else {
+        return Err(AppError::NotFound("Invalid user.".into()));
+    };
+    let Some(role) = roles::find_role(db, edit.role_id).await? else {
+        return Err(AppError::Invalid("Invalid role.".into()));
+    };
+    if orgs::find_org(db, edit.org_id).await?.is_none() {
+        return Err(AppError::Invalid("Invalid organisation.".into()));
+    }
+    let was_admin = roles::find_role(db, user.role_id)
+        .await?
+        .is_some_and(|r| r.perm_site_admin)
+        && !user.disabled;
+    let stays_admin = role.perm_site_admin && !edit.disabled;
+    if was_admin && !stays_admin && users::count_enabled_site_admins(db).await? <= 1 {
+        return Err(AppError::Conflict(
+            "This is the last enabled site administrator: it cannot be disabled or demoted.".into(),
+        ));
+    }
+    let new_hash = if edit.password.is_empty() {
+        None
+    } else {
+        password::check_password_strength(&edit.password)?;
+        Some(password::hash_password(edit.password).await?)
+    };
+    let txn = db.begin().await?;
+    let mut active: crate::backend::entities::user::ActiveModel = user.into();
+    active.org_id = Set(edit.org_id);
+    active.role_id = Set(edit.role_id);
+    active.disabled = Set(edit.disabled);
+    if let Some(hash) = new_hash {
+        active.password = Set(hash);
+        active.last_pw_change = Set(now());
+    }
+    active.date_modified = Set(now());
+    active.update(&txn).await?;
+    txn.commit().await?;
+    find_row(db, user_id).await
+}
+
+async fn find_row(db: &DatabaseConnection, user_id: i32) -> Result<UserRow, AppError> {
+    users::list_users(db)
+        .await?
+        .into_iter()
+        .find(|u| u.id == user_id)
+        .ok_or(AppError::Internal)
+}
+
+pub async fn add_org(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    name: &str,
+    description: &str,
+) -> Result<OrgRow, AppError> {
+    require_site_admin(actor)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(AppError::Invalid(
+            "The organisation name must be 1 to 255 characters long.".into(),
+        ));
+    }
+    if orgs::find_org_by_name(db, name).await?.is_some() {
+        return Err(AppError::Conflict(
+            "An organisation with this name already exists.".into(),
+        ));
+    }
+    let org = orgs::insert_org(
+        db,
+        orgs::NewOrg {
+            name,
+            description: description.trim(),
+            local: true,
+            created_by: actor.user.id,
+        },
+    )
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict("An organisation with this name already exists.".into())
+        }
+        _ => AppError::from(e),
+    })?;
+    Ok(OrgRow {
+        id: org.id,
+        uuid: org.uuid,
+        name: org.name,
+        description: org.description,
+        local: org.local,
+        user_count: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_email;
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            check_email(" Admin@Example.ORG ").unwrap(),
+            "admin@example.org"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "@x.org",
+            "a@b",
+            "a b@c.org",
+            "a@.org",
+            "a@b@c.org",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Logging in, API keys, and loading who a request comes from.
+use rand::distr::{Alphanumeric, SampleString};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sha2::{Digest, Sha256};
+
+use crate::backend::entities::user;
+use crate::backend::state::LoginThrottle;
+use crate::backend::store::{auth_keys, login_attempts, orgs, roles, users};
+use crate::backend::{now, password, Principal};
+use crate::error::AppError;
+use crate::model::{AuthKeyRow, NewAuthKey};
+
+/// Length of a MISP API key.
+pub const AUTHKEY_LEN: usize = 40;
+
+/// The one message for every failed login, so it never tells whether an account exists.
+pub const LOGIN_FAILED: &str = "Unknown e-mail address or wrong password.";
+pub const LOGIN_THROTTLED: &str =
+    "Too many failed login attempts. Please wait a few minutes before trying again.";
+
+/// A random alphanumeric string from the operating system's CSPRNG.
+pub fn random_token(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}
+
+/// SHA-256 hex of an API key, the form keys are stored and looked up in.
+pub fn hash_authkey(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Loads a user's role and organisation. `None` when the user is missing or disabled.
+pub async fn load_principal(
+    db: &impl ConnectionTrait,
+    user: user::Model,
+    read_only: bool,
+) -> Result<Option<Principal>, AppError> {
+    if user.disabled || user.expiration.is_some_and(|exp| exp > 0 && exp <= now()) {
+        return Ok(None);
+    }
+    let Some(role) = roles::find_role(db, user.role_id).await? else {
+        return Ok(None);
+    };
+    let Some(org) = orgs::find_org(db, user.org_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        user,
+        role,
+        org,
+        read_only,
+    }))
+}
+
+/// The principal behind a session's user id.
+pub async fn principal_for_user_id(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<Option<Principal>, AppError> {
+    match users::find_user(db, user_id).await? {
+        Some(user) => load_principal(db, user, false).await,
+        None => Ok(None),
+    }
+}
+
+/// The principal behind an `Authorization` header value, if it names a valid, unexpired key
+/// of an enabled user whose role allows API access (`perm_auth`).
+pub async fn principal_for_authkey(
+    db: &DatabaseConnection,
+    header: &str,
+) -> Result<Option<Principal>, AppError> {
+    let key = header.trim();
+    let key = key.strip_prefix("Bearer ").unwrap_or(key).trim();
+    if key.len() != AUTHKEY_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let Some(row) = auth_keys::find_key_by_hash(db, &hash_authkey(key)).await? else {
+        return Ok(None);
+    };
+    let now = now();
+    if row.expiration > 0 && row.expiration <= now {
+        return Ok(None);
+    }
+    let Some(user) = users::find_user(db, row.user_id).await? else {
+        return Ok(None);
+    };
+    let Some(principal) = load_principal(db, user, row.read_only).await? else {
+        return Ok(None);
+    };
+    if !principal.role.perm_auth {
+        return Ok(None);
+    }
+    // Bookkeeping at most once a minute per key, so API traffic doesn't turn into writes.
+    if now - row.last_used >= 60 {
+        auth_keys::update_last_used(db, row.id, now).await?;
+        users::update_last_api_access(db, principal.user.id).await?;
+    }
+    Ok(Some(principal))
+}
+
+/// Checks an e-mail address and password, throttling failures per address and per client.
+///
+/// Every failure answers [`LOGIN_FAILED`], and an unknown address costs the same argon2
+/// verification as a known one.
+pub async fn login(
+    db: &DatabaseConnection,
+    throttle: LoginThrottle,
+    email: &str,
+    password_input: &str,
+    client: &str,
+) -> Result<user::Model, AppError> {
+    let email = email.trim().to_lowercase();
+    let keys = [format!("email:{email}"), format!("ip:{client}")];
+    let now = now();
+    for key in &keys {
+        if let Some(row) = login_attempts::find_attempts(db, key).await? {
+            if now - row.window_start < throttle.window_secs
+                && row.failures >= throttle.max_failures
+            {
+                return Err(AppError::TooManyRequests(LOGIN_THROTTLED.into()));
+            }
+        }
+    }
+    let user = users::find_user_by_email(db, &email).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password.clone())
+        .unwrap_or_else(|| password::decoy_hash().to_owned());
+    let password_ok = password::verify_password(password_input.to_owned(), hash).await?;
+    match user {
+        Some(user) if password_ok && load_principal(db, user.clone(), false).await?.is_some() => {
+            for key in &keys {
+                login_attempts::delete_attempts(db, key).await?;
+            }
+            users::update_login_times(db, &user).await?;
+            Ok(user)
+        }
+        _ => {
+            for key in &keys {
+                let (failures, start) = match login_attempts::find_attempts(db, key).await? {
+                    Some(row) if now - row.window_start < throttle.window_secs => {
+                        (row.failures + 1, row.window_start)
+                    }
+                    _ => (1, now),
+                };
+                login_attempts::upsert_attempts(db, key, failures, start).await?;
+            }
+            Err(AppError::Unauthenticated)
+        }
+    }
+}
+
+/// Creates an API key for `user_id`. The full key is returned this once and stored hashed.
+pub async fn create_authkey(
+    db: &DatabaseConnection,
+    user_id: i32,
+    comment: &str,
+    read_only: bool,
+) -> Result<NewAuthKey, AppError> {
+    create_authkey_with_value(db, user_id, &random_token(AUTHKEY_LEN), comment, read_only).await
+}
+
+/// Stores a key with a value chosen by the operator (`FLOWGATE_ADMIN_API_KEY`).
+pub async fn create_authkey_with_value(
+    db: &DatabaseConnection,
+    user_id: i32,
+    key: &str,
+    comment: &str,
+    read_only: bool,
+) -> Result<NewAuthKey, AppError> {
+    check_authkey_format(key)?;
+    let comment = comment.trim();
+    if comment.chars().count() > 255 {
+        return Err(AppError::Invalid(
+            "The comment must be at most 255 characters long.".into(),
+        ));
+    }
+    let txn = db.begin().await?;
+    let row = auth_keys::insert_key(
+        &txn,
+        auth_keys::NewKey {
+            user_id,
+            hash: hash_authkey(key),
+            start: &key[..4],
+            end: &key[AUTHKEY_LEN - 4..],
+            comment,
+            read_only,
+            expiration: 0,
+        },
+    )
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::Conflict("This API key is already in use.".into())
+        }
+        _ => AppError::from(e),
+    })?;
+    txn.commit().await?;
+    Ok(NewAuthKey {
+        row: auth_keys::to_row(row),
+        authkey: key.to_owned(),
+    })
+}
+
+/// A MISP key is exactly 40 ASCII letters and digits.
+pub fn check_authkey_format(key: &str) -> Result<(), AppError> {
+    if key.len() != AUTHKEY_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AppError::Invalid(format!(
+            "An API key must be exactly {AUTHKEY_LEN} letters and digits."
+        )));
+    }
+    Ok(())
+}
+
+pub async fn list_authkeys(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<Vec<AuthKeyRow>, AppError> {
+    Ok(auth_keys::list_keys_for_user(db, user_id)
+        .await?
+        .into_iter()
+        .map(auth_keys::to_row)
+        .collect())
+}
+
+/// Revokes one of the user's own keys.
+pub async fn revoke_authkey(
+    db: &DatabaseConnection,
+    user_id: i32,
+    key_id: i32,
+) -> Result<(), AppError> {
+    if auth_keys::delete_key(db, user_id, key_id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("Invalid API key.".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_alphanumeric_and_random() {
+        let a = random_token(AUTHKEY_LEN);
+        let b = random_token(AUTHKEY_LEN);
+        assert_eq!(a.len(), AUTHKEY_LEN);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn authkey_hash_is_sha256_hex() {
+        assert_eq!(
+            hash_authkey("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn authkey_format_is_checked() {
+        assert!(check_authkey_format(&"a".repeat(40)).is_ok());
+        assert!(check_authkey_format(&"a".repeat(39)).is_err());
+        assert!(check_authkey_format(&format!("{}-", "a".repeat(39))).is_err());
+    }
+}

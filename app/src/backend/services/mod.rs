@@ -1,0 +1,5 @@
+//! Services: permission checks, validation and writes (one transaction each). Shared by the
+//! REST routes and the server functions.
+pub mod accounts;
+pub mod auth;
+pub mod bootstrap;

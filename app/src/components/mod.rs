@@ -1,0 +1,4 @@
+//! Pieces shared by several pages.
+pub mod format;
+pub mod layout;
+pub mod messages;

@@ -1,0 +1,55 @@
+//! The one error type of services and server functions.
+//!
+//! Its messages are written for the person who sees them: 4xx variants say what to fix;
+//! `Internal` says nothing about the cause, which the server logs instead.
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Authentication required. Please log in.")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("Internal error. The cause was logged on the server.")]
+    Internal,
+    /// Transport-level failure of a server function call (network, decoding).
+    #[error("Request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status MISP uses for this kind of error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Invalid(_) => 400,
+            AppError::Conflict(_) => 409,
+            AppError::TooManyRequests(_) => 429,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+
+    pub fn forbidden_site_admin() -> Self {
+        AppError::Forbidden("This page is only accessible to site administrators.".into())
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

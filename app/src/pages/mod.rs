@@ -1,0 +1,6 @@
+//! One module per page.
+pub mod admin;
+pub mod api_keys;
+pub mod home;
+pub mod login;
+pub mod not_found;

@@ -1,0 +1,23 @@
+//! Flowgate's schema, as one sea-orm-migration `Migrator` shared by SQLite and PostgreSQL.
+//!
+//! Each change is one file; migrations never import the app's entities, so they keep describing
+//! the schema as it was when they were written.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_accounts;
+mod m20261128_000002_create_sessions;
+mod m20261128_000003_create_settings;
+
+/// Every migration in the order it runs.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_accounts::Migration),
+            Box::new(m20261128_000002_create_sessions::Migration),
+            Box::new(m20261128_000003_create_settings::Migration),
+        ]
+    }
+}

@@ -1,0 +1,89 @@
+//! MISP's error shape: `{"name", "message", "url"}` with the status MISP uses.
+//!
+//! Handlers return [`ApiError`], which only records status and message; the
+//! [`render_misp_errors`] middleware writes the body, because it knows the URL the client
+//! asked for. It also gives the router's own 404/405 answers MISP's shape for JSON clients.
+use app::error::AppError;
+use axum::extract::{OriginalUri, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::StatusCode;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The message MISP gives a request without a valid API key.
+pub const AUTH_FAILED: &str = "Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.";
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        // MISP answers a missing or bad API key with 403 and this message.
+        if err == AppError::Unauthenticated {
+            return Self::new(StatusCode::FORBIDDEN, AUTH_FAILED);
+        }
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self {
+            status,
+            message: err.to_string(),
+        }
+    }
+}
+
+/// Carried from the handler to [`render_misp_errors`] inside the response.
+#[derive(Clone, Debug)]
+struct PendingError(String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(PendingError(self.message));
+        response
+    }
+}
+
+pub async fn render_misp_errors(request: Request, next: Next) -> Response {
+    let url = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let json = super::negotiate::wants_json(&request);
+    let method = request.method().clone();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let message = match response.extensions_mut().remove::<PendingError>() {
+        Some(PendingError(message)) => message,
+        // The router adds the `Allow` header outside this layer, so it is not visible here.
+        None if json && status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!("This endpoint does not accept {method} requests.")
+        }
+        None if json && status == StatusCode::NOT_FOUND && response_is_not_json(&response) => {
+            "Not Found".to_owned()
+        }
+        None => return response,
+    };
+    let body = serde_json::json!({"name": message, "message": message, "url": url});
+    (status, Json(body)).into_response()
+}
+
+fn response_is_not_json(response: &Response) -> bool {
+    !response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}

@@ -1,0 +1,105 @@
+//! Configuration from the environment. Every setting has a working default except secrets.
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+/// Flowgate's settings; Leptos reads its own `LEPTOS_*` variables separately.
+#[derive(Clone)]
+pub struct Config {
+    /// `FLOWGATE_DATABASE_URL`: `sqlite://…?mode=rwc` (default) or `postgres://…`.
+    pub database_url: String,
+    /// `FLOWGATE_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `FLOWGATE_ADMIN_EMAIL`: the first site admin, created at first start.
+    pub admin_email: String,
+    /// `FLOWGATE_ADMIN_PASSWORD`: that admin's password; generated and logged once if unset.
+    pub admin_password: Option<String>,
+    /// `FLOWGATE_ADMIN_API_KEY`: a 40-character key given to that admin at first start.
+    pub admin_api_key: Option<String>,
+    /// `FLOWGATE_HOST_ORG`: name of the host organisation created at first start.
+    pub host_org: String,
+    /// `FLOWGATE_COOKIE_SECURE`: mark the session cookie `Secure` (default true; browsers
+    /// accept it on http://127.0.0.1 and http://localhost too).
+    pub cookie_secure: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let addr = var("FLOWGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let cookie_secure = match var("FLOWGATE_COOKIE_SECURE").as_deref() {
+            None => true,
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                anyhow::bail!("FLOWGATE_COOKIE_SECURE must be true or false, not `{other}`")
+            }
+        };
+        Ok(Self {
+            database_url: var("FLOWGATE_DATABASE_URL")
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            addr: addr.parse().with_context(|| {
+                format!("FLOWGATE_ADDR `{addr}` is not an address like 127.0.0.1:3000")
+            })?,
+            admin_email: var("FLOWGATE_ADMIN_EMAIL").unwrap_or_else(|| "admin@admin.test".into()),
+            admin_password: var("FLOWGATE_ADMIN_PASSWORD"),
+            admin_api_key: var("FLOWGATE_ADMIN_API_KEY"),
+            host_org: var("FLOWGATE_HOST_ORG").unwrap_or_else(|| "ORGNAME".into()),
+            cookie_secure,
+        })
+    }
+}
+
+// Hand-written so that secrets never reach a log line.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("admin_email", &self.admin_email)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "admin_api_key",
+                &self.admin_api_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("host_org", &self.host_org)
+            .field("cookie_secure", &self.cookie_secure)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://flow:s3cret@db:5432/flowgate"),
+            "postgres://flow:***@db:5432/flowgate"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/flowgate.db?mode=rwc"),
+            "sqlite://data/flowgate.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Flowgate's server: configuration, start-up, the router (MISP REST routes, Leptos pages,
+//! sessions, authentication, CSRF protection).
+//!
+//! [`build_router`] is public so integration tests serve exactly what `main` serves.
+pub mod api;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod login;
+pub mod principal_layer;
+
+use std::time::Duration;
+
+use app::backend::session_store::DbSessionStore;
+use app::backend::AppState;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// How long a browser session lasts without activity.
+pub const SESSION_IDLE: time::Duration = time::Duration::hours(8);
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "flowgate_session";
+
+/// Options of the router that are not part of the application state.
+#[derive(Clone, Copy, Debug)]
+pub struct RouterOptions {
+    pub cookie_secure: bool,
+}
+
+/// The whole application: MISP REST routes, login/logout, Leptos pages and server functions,
+/// static files; wrapped in tracing, sessions, CSRF protection and principal resolution.
+pub fn build_router(state: AppState, options: RouterOptions) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+    let context_state = state.clone();
+    let inner = Router::new()
+        .merge(api::router())
+        .merge(login::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let leptos_options = leptos_options.clone();
+                move || app::shell(leptos_options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .with_state(state.clone());
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_secure(options.cookie_secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    // Layers run outermost first: trace → MISP error rendering → session → CSRF check →
+    // principal. CSRF sits before the principal lookup so a forged request never reaches a
+    // handler, and both need the session loaded.
+    let inner = inner
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            principal_layer::resolve_principal,
+        ))
+        .layer(axum::middleware::from_fn(csrf::cross_origin_protection))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(api::error::render_misp_errors));
+
+    // MISP clients may add `.json` to any path; strip it before routing and remember it.
+    Router::new()
+        .fallback_service(tower::ServiceBuilder::new().map_request(api::negotiate::strip_json_suffix).service(inner))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri())
+        }))
+}
+
+/// Deletes expired sessions every `period` until the token is cancelled.
+pub fn spawn_session_cleanup(
+    store: DbSessionStore,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::ExpiredDeletion;
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "expired-session cleanup failed");
+            }
+        }
+    })
+}

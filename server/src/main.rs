@@ -1,0 +1,150 @@
+//! Flowgate's server binary.
+//!
+//! `server` serves the application; `server user-key <email>` prints a new API key for an
+//! existing user (like MISP's `cake user change_authkey`).
+use std::time::Duration;
+
+use anyhow::Context;
+use app::backend::services::{auth, bootstrap};
+use app::backend::session_store::DbSessionStore;
+use app::backend::state::LoginThrottle;
+use app::backend::store::users;
+use app::backend::AppState;
+use leptos::config::get_configuration;
+use server::config::Config;
+use server::{build_router, db, spawn_session_cleanup, RouterOptions};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: server [serve | user-key <email>]";
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("server=info,app=info,tower_http=info")),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["serve"] => serve().await,
+        ["user-key", email] => user_key(email).await,
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(anyhow::anyhow!(USAGE)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    tracing::info!(?config, "starting Flowgate");
+    let db = db::connect_and_migrate(&config.database_url).await?;
+    let seed = bootstrap::AdminSeed {
+        email: config.admin_email.clone(),
+        password: config.admin_password.clone(),
+        api_key: config.admin_api_key.clone(),
+        host_org_name: config.host_org.clone(),
+    };
+    let created = bootstrap::ensure_initial_data(&db, &seed)
+        .await
+        .map_err(|e| anyhow::anyhow!("first-start set-up failed: {e}"))?;
+    if let Some(email) = &created.admin_created {
+        match &created.generated_password {
+            Some(password) => tracing::warn!(
+                "created site admin {email} with the generated password {password} \
+                 (shown once; change it after logging in, or set FLOWGATE_ADMIN_PASSWORD before the first start)"
+            ),
+            None => tracing::info!("created site admin {email} with the password from FLOWGATE_ADMIN_PASSWORD"),
+        }
+    }
+
+    let leptos = get_configuration(None).context("reading the Leptos configuration")?;
+    let mut leptos_options = leptos.leptos_options;
+    leptos_options.site_addr = config.addr;
+    let state = AppState {
+        db: db.clone(),
+        leptos_options,
+        login_throttle: LoginThrottle::default(),
+    };
+    let router = build_router(
+        state,
+        RouterOptions {
+            cookie_secure: config.cookie_secure,
+        },
+    );
+    let cleanup = spawn_session_cleanup(DbSessionStore::new(db.clone()), Duration::from_secs(3600));
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    tracing::info!(
+        "Flowgate listens on http://{}: log in at http://{}/users/login as {}",
+        config.addr,
+        config.addr,
+        config.admin_email
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
+    cleanup.abort();
+    db.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `server user-key <email>`: a new API key for an existing user, printed on stdout.
+async fn user_key(email: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = db::connect_and_migrate(&config.database_url).await?;
+    let user = users::find_user_by_email(&db, email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("no user with the e-mail address {email}"))?;
+    let key = auth::create_authkey(&db, user.id, "created with `server user-key`", false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The one place the binary writes to stdout: the key is the command's output.
+    use std::io::Write;
+    writeln!(std::io::stdout(), "{}", key.authkey)?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

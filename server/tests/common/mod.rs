@@ -1,0 +1,245 @@
+//! Test harness: boots the real router (`server::build_router`, as `main` does) on a fresh
+//! database and a loopback port.
+//!
+//! `for_each_backend` runs a test body on a temporary SQLite file and, when
+//! `FLOWGATE_TEST_POSTGRES_URL` is set, again on a fresh PostgreSQL database.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use app::backend::services::bootstrap::{self, AdminSeed};
+use app::backend::state::LoginThrottle;
+use app::backend::AppState;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use server::{build_router, RouterOptions};
+
+pub const ADMIN_EMAIL: &str = "admin@flowgate.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const ADMIN_KEY: &str = "AdminKeyForTests0123456789abcdefghijklmn";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub database_url: String,
+    /// No cookies, no redirects followed: what an API client sees.
+    pub api: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A browser-like client: keeps cookies, follows no redirects, and sends the `Origin` and
+    /// `Sec-Fetch-Site` headers a browser sends on this site's own pages.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.url("").parse().unwrap());
+        headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        headers.insert("accept", "text/html,application/xhtml+xml".parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// Logs `client` in through the HTML form; panics unless the server redirects to `/`.
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) {
+        let response = client
+            .post(self.url("/users/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login of {email} failed");
+        assert_eq!(response.headers()["location"], "/");
+    }
+
+    /// Calls a server function the way a hydrated page does (URL-encoded form, JSON answer).
+    pub async fn server_fn(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user through the admin service and returns its id.
+    pub async fn create_user(&self, email: &str, password: &str, role_id: i32) -> i32 {
+        let admin = self.principal(ADMIN_EMAIL).await;
+        let org_id = admin.org.id;
+        app::backend::services::accounts::add_user(
+            &self.db,
+            &admin,
+            app::backend::services::accounts::UserInput {
+                email: email.into(),
+                org_id,
+                role_id,
+                password: password.into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    pub async fn principal(&self, email: &str) -> app::backend::Principal {
+        let user = app::backend::store::users::find_user_by_email(&self.db, email)
+            .await
+            .unwrap()
+            .unwrap();
+        app::backend::services::auth::load_principal(&self.db, user, false)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Serves a second router on the same database: a restarted (or second) server process.
+    pub async fn restart(&self) -> SocketAddr {
+        let (addr, _handle) = serve(
+            self.db.clone(),
+            RouterOptions {
+                cookie_secure: false,
+            },
+        )
+        .await;
+        addr
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn leptos_options() -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder()
+        .output_name("flowgate")
+        .site_root("target/site")
+        .build()
+}
+
+async fn serve(
+    db: DatabaseConnection,
+    options: RouterOptions,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let state = AppState {
+        db,
+        leptos_options: leptos_options(),
+        login_throttle: LoginThrottle::default(),
+    };
+    let router = build_router(state, options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, handle)
+}
+
+pub fn seed() -> AdminSeed {
+    AdminSeed {
+        email: ADMIN_EMAIL.into(),
+        password: Some(ADMIN_PASSWORD.into()),
+        api_key: Some(ADMIN_KEY.into()),
+        host_org_name: "Flowgate Test Org".into(),
+    }
+}
+
+/// A fresh SQLite file in a temporary folder, migrated and bootstrapped.
+pub async fn spawn_sqlite() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("flowgate.db").display()
+    );
+    spawn_on(
+        url,
+        Some(dir),
+        RouterOptions {
+            cookie_secure: false,
+        },
+    )
+    .await
+}
+
+/// A fresh database on the PostgreSQL server of `FLOWGATE_TEST_POSTGRES_URL`, if set.
+pub async fn spawn_postgres() -> Option<TestApp> {
+    let base = std::env::var("FLOWGATE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let admin = Database::connect(&base)
+        .await
+        .expect("FLOWGATE_TEST_POSTGRES_URL does not connect");
+    let name = format!("flowgate_test_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let url = match base.rsplit_once('/') {
+        Some((prefix, _)) => format!("{prefix}/{name}"),
+        None => panic!("FLOWGATE_TEST_POSTGRES_URL must end with /<database>"),
+    };
+    Some(
+        spawn_on(
+            url,
+            None,
+            RouterOptions {
+                cookie_secure: false,
+            },
+        )
+        .await,
+    )
+}
+
+pub async fn spawn_on(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    options: RouterOptions,
+) -> TestApp {
+    let db = server::db::connect_and_migrate(&url).await.unwrap();
+    bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
+    let (addr, server) = serve(db.clone(), options).await;
+    TestApp {
+        addr,
+        db,
+        database_url: url,
+        api: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        server,
+        _tempdir: dir,
+    }
+}
+
+/// Runs `test` on SQLite, then on PostgreSQL when configured.
+pub async fn for_each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(spawn_sqlite().await).await;
+    if let Some(app) = spawn_postgres().await {
+        test(app).await;
+    }
+}
