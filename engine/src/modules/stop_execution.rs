@@ -1,0 +1,77 @@
+//! `stop-execution` (Stop execution 0.2, spec §5.2): the blocking action that ends a run with
+//! outcome `blocked`.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::data::RoamingData;
+use crate::module::{
+    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
+};
+
+/// Adds its (Jinja-rendered) message to the errors and fails.
+pub struct StopExecution {
+    config: ModuleConfig,
+}
+
+impl StopExecution {
+    /// The module with MISP's config (blocking, 0 outputs).
+    pub fn new() -> Self {
+        let mut c = ModuleConfig::new("stop-execution", "Stop execution", ModuleKind::Action);
+        c.version = "0.2".into();
+        c.description = "Essentially stops the execution for blocking workflows. Do nothing for non-blocking ones".into();
+        c.icon = "ban".into();
+        c.outputs = 0;
+        c.blocking = true;
+        c.params = vec![
+            ParamDescriptor::new("message", "Stop message", ParamType::Input)
+                .default(json!("Execution stopped"))
+                .placeholder("Execution stopped")
+                .jinja(),
+        ];
+        StopExecution { config: c }
+    }
+}
+
+impl Default for StopExecution {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Module for StopExecution {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let view = ctx.view(data)?;
+        errors.push(ctx.param_str("message", &view)?);
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testkit::run;
+
+    #[test]
+    fn s5_2_stop_execution_renders_message_and_fails() {
+        let m = StopExecution::new();
+        let mut d = RoamingData::new(json!({"Event": {"info": "evil"}}));
+        let (r, errors) = run(&m, json!({"message": "blocked {{ Event.info }}"}), &mut d);
+        assert_eq!(r, Ok(false));
+        assert_eq!(errors, vec!["blocked evil".to_owned()]);
+        let (_, errors) = run(&m, json!([]), &mut d);
+        assert_eq!(errors, vec!["Execution stopped".to_owned()]);
+        let (r, _) = run(&m, json!({"message": "{{ oops"}), &mut d);
+        assert!(matches!(r, Err(ModuleError::Template(_))));
+    }
+}

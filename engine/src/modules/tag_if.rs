@@ -1,0 +1,155 @@
+//! `tag-if` (IF :: Tag 0.4, spec §5.1).
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use crate::data::RoamingData;
+use crate::filters::{evaluate, value_list, Operator, Subject};
+use crate::module::{
+    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
+};
+
+const EVENT_PATH: &str = "Event.Tag.{n}.name";
+const ATTRIBUTE_PATH: &str = "Event._AttributeFlattened.{n}.Tag.{n}.name";
+const INHERITED_PATH: &str = "Event._AttributeFlattened.{n}._allTags.{n}.name";
+
+/// Tests tag names on the event, its attributes, or its attributes with inherited tags.
+pub struct TagIf {
+    config: ModuleConfig,
+}
+
+impl TagIf {
+    /// The module with MISP's config. Tag and cluster picker options come from the server's
+    /// tag store and are filled in there.
+    pub fn new() -> Self {
+        let mut c = ModuleConfig::new("tag-if", "IF :: Tag", ModuleKind::Logic);
+        c.version = "0.4".into();
+        c.description = "Tag IF / ELSE condition block. The `then` output will be used if the encoded conditions is satisfied, otherwise the `else` output will be used.".into();
+        c.icon = "code-branch".into();
+        c.html_template = Some("if".into());
+        c.expect_misp_core_format = true;
+        c.params = vec![
+            ParamDescriptor::new("scope", "Scope", ParamType::Select)
+                .default(json!("event"))
+                .options(json!({"event": "Event", "attribute": "Attribute", "event_attribute": "Inherited Attribute"})),
+            ParamDescriptor::new("condition", "Condition", ParamType::Select).default(json!("in_or")).options(json!({
+                "in_or": "Is tagged with any (OR)",
+                "in_and": "Is tagged with all (AND)",
+                "not_in_or": "Is not tagged with any (OR)",
+                "not_in_and": "Is not tagged with all (AND)"
+            })),
+            ParamDescriptor::new("tags", "Tags", ParamType::Picker).options(json!([])).multiple().placeholder("Pick a tag"),
+            ParamDescriptor::new("clusters", "Galaxy Clusters", ParamType::Picker)
+                .options(json!([]))
+                .multiple()
+                .placeholder("Pick a Galaxy Cluster"),
+        ];
+        TagIf { config: c }
+    }
+}
+
+impl Default for TagIf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Module for TagIf {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        _errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let view = ctx.view(data)?;
+        let path = match ctx.param_str("scope", &view)?.as_str() {
+            "attribute" => ATTRIBUTE_PATH,
+            "event_attribute" => INHERITED_PATH,
+            _ => EVENT_PATH,
+        };
+        let op = Operator::parse(&ctx.param_str("condition", &view)?);
+        let tags = ctx.param("tags", &view)?;
+        let clusters = ctx.param("clusters", &view)?;
+        let mut wanted: Vec<Value> = value_list(&tags).into_iter().cloned().collect();
+        for c in value_list(&clusters) {
+            if let Some(s) = c.as_str() {
+                wanted.push(Value::String(format!("misp-galaxy:{s}")));
+            }
+        }
+        let names = ctx.path(path)?.extract(&view);
+        Ok(evaluate(&Subject::List(names), op, &Value::Array(wanted)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testkit::eval;
+
+    fn data() -> Value {
+        json!({"Event": {"Tag": [{"name": "tlp:green"}], "_AttributeFlattened": [
+            {"Tag": [{"name": "PAP:RED"}], "_allTags": [{"name": "tlp:green", "inherited": true}, {"name": "PAP:RED", "inherited": false}]},
+            {"Tag": [], "_allTags": [{"name": "tlp:green", "inherited": true}, {"name": "misp-galaxy:tea-matrix=\"Milk in tea\"", "inherited": false}]}
+        ]}})
+    }
+
+    #[test]
+    fn s5_1_tag_if_scopes() {
+        let m = TagIf::new();
+        assert!(eval(
+            &m,
+            json!({"scope": "event", "condition": "in_or", "tags": ["tlp:green"]}),
+            data()
+        ));
+        assert!(!eval(
+            &m,
+            json!({"scope": "attribute", "condition": "in_or", "tags": ["tlp:green"]}),
+            data()
+        ));
+        assert!(eval(
+            &m,
+            json!({"scope": "event_attribute", "condition": "in_or", "tags": ["tlp:green"]}),
+            data()
+        ));
+        assert!(eval(
+            &m,
+            json!({"scope": "attribute", "condition": "in_and", "tags": ["PAP:RED"]}),
+            data()
+        ));
+        assert!(eval(
+            &m,
+            json!({"scope": "event", "condition": "not_in_or", "tags": ["tlp:red"]}),
+            data()
+        ));
+        assert!(eval(
+            &m,
+            json!({"scope": "event", "condition": "not_in_and", "tags": ["tlp:green", "x"]}),
+            data()
+        ));
+    }
+
+    #[test]
+    fn s5_1_tag_if_clusters_get_galaxy_prefix_and_strings_count() {
+        let m = TagIf::new();
+        assert!(eval(
+            &m,
+            json!({"scope": "event_attribute", "condition": "in_or", "tags": "", "clusters": ["tea-matrix=\"Milk in tea\""]}),
+            data()
+        ));
+        assert!(eval(
+            &m,
+            json!({"scope": "event", "condition": "in_or", "tags": "tlp:green", "clusters": ""}),
+            data()
+        ));
+        assert!(!eval(
+            &m,
+            json!({"scope": "event", "condition": "in_or"}),
+            data()
+        ));
+    }
+}
