@@ -24,6 +24,7 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("server=info,app=info,tower_http=info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args

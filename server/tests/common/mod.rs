@@ -239,7 +239,8 @@ where
     Fut: Future<Output = ()>,
 {
     test(spawn_sqlite().await).await;
-    if let Some(app) = spawn_postgres().await {
+    if let Some((app, name)) = spawn_postgres().await {
         test(app).await;
+        drop_postgres(&name).await;
     }
 }

@@ -1,0 +1,82 @@
+# Flowgate: the two commands of the README, and their parts.
+#   make run   installs what is missing, builds (release), serves on http://127.0.0.1:3000
+#   make test  installs what is missing, runs cargo tests, then the Playwright suite
+# Each install step is skipped when the pinned tool is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# Must equal the wasm-bindgen version in Cargo.lock (pinned with `=` in Cargo.toml).
+WASM_BINDGEN_VERSION := 0.2.130
+# Debian's binaryen 108 writes wasm that breaks hydration: use npm's build instead.
+BINARYEN_VERSION := 132.0.0
+
+# Settings from .env (see .env.example), if present.
+ifneq (,$(wildcard .env))
+include .env
+export FLOWGATE_DATABASE_URL FLOWGATE_ADDR FLOWGATE_ADMIN_EMAIL FLOWGATE_ADMIN_PASSWORD \
+  FLOWGATE_ADMIN_API_KEY FLOWGATE_HOST_ORG FLOWGATE_COOKIE_SECURE RUST_LOG
+endif
+
+TOOLS := $(CURDIR)/.tools
+export PATH := $(HOME)/.cargo/bin:$(TOOLS)/node_modules/.bin:$(PATH)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test tools wasm-opt e2e-deps build-debug build-release unit e2e fmt lint clean
+
+run: tools wasm-opt build-release
+	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=flowgate \
+	  ./target/release/server
+
+test: tools e2e-deps unit build-debug e2e
+
+## Tools, pinned; each installed only when missing or at another version.
+tools:
+	@command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup first"; exit 1; }
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+	  echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 13 minutes on 2 cores)"; \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 4 minutes)"; \
+	  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+wasm-opt:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
+	@if [ ! -x "$(TOOLS)/node_modules/.bin/wasm-opt" ]; then \
+	  npm install --prefix "$(TOOLS)" --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION); \
+	fi
+
+e2e-deps:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
+	@cd end2end && { [ -d node_modules/@playwright/test ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
+	@mkdir -p end2end/screenshots
+
+## Builds.
+build-debug:
+	cargo leptos build
+
+build-release:
+	cargo leptos build --release
+
+## Tests.
+unit:
+	cargo test --workspace
+
+e2e:
+	cd end2end && FLOWGATE_SERVER_BIN=$(CURDIR)/target/debug/server npx playwright test
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/screenshots $(TOOLS)
