@@ -181,11 +181,16 @@ pub async fn spawn_sqlite() -> TestApp {
     .await
 }
 
-/// A fresh database on the PostgreSQL server of `FLOWGATE_TEST_POSTGRES_URL`, if set.
-pub async fn spawn_postgres() -> Option<TestApp> {
-    let base = std::env::var("FLOWGATE_TEST_POSTGRES_URL")
+fn postgres_base() -> Option<String> {
+    std::env::var("FLOWGATE_TEST_POSTGRES_URL")
         .ok()
-        .filter(|u| !u.is_empty())?;
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh database on the PostgreSQL server of `FLOWGATE_TEST_POSTGRES_URL`, if set.
+/// Returns the app and the database's name, for [`drop_postgres`].
+pub async fn spawn_postgres() -> Option<(TestApp, String)> {
+    let base = postgres_base()?;
     let admin = Database::connect(&base)
         .await
         .expect("FLOWGATE_TEST_POSTGRES_URL does not connect");
@@ -199,16 +204,19 @@ pub async fn spawn_postgres() -> Option<TestApp> {
         Some((prefix, _)) => format!("{prefix}/{name}"),
         None => panic!("FLOWGATE_TEST_POSTGRES_URL must end with /<database>"),
     };
-    Some(
-        spawn_on(
-            url,
-            None,
-            RouterOptions {
-                cookie_secure: false,
-            },
-        )
-        .await,
-    )
+    let app = spawn_on(url, None, RouterOptions { cookie_secure: false }).await;
+    Some((app, name))
+}
+
+/// Drops a database made by [`spawn_postgres`], even if a test left connections open.
+pub async fn drop_postgres(name: &str) {
+    let Some(base) = postgres_base() else { return };
+    if let Ok(admin) = Database::connect(&base).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
+    }
 }
 
 pub async fn spawn_on(
