@@ -16,6 +16,12 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A rejected save: a summary and every reason.
+    #[error("{message}")]
+    Rejected {
+        message: String,
+        errors: Vec<String>,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -34,7 +40,7 @@ impl AppError {
             AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::Invalid(_) => 400,
+            AppError::Invalid(_) | AppError::Rejected { .. } => 400,
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
             AppError::Internal | AppError::Transport(_) => 500,

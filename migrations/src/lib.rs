@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_accounts;
 mod m20261128_000002_create_sessions;
 mod m20261128_000003_create_settings;
+mod m20261128_000004_create_workflows;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_accounts::Migration),
             Box::new(m20261128_000002_create_sessions::Migration),
             Box::new(m20261128_000003_create_settings::Migration),
+            Box::new(m20261128_000004_create_workflows::Migration),
         ]
     }
 }

@@ -76,8 +76,12 @@ async fn serve() -> anyhow::Result<()> {
     let leptos = get_configuration(None).context("reading the Leptos configuration")?;
     let mut leptos_options = leptos.leptos_options;
     leptos_options.site_addr = config.addr;
+    let workflows = app::backend::runtime::WorkflowRuntime::start(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("workflow engine start-up failed: {e}"))?;
     let state = AppState {
         db: db.clone(),
+        workflows: std::sync::Arc::new(workflows),
         leptos_options,
         login_throttle: LoginThrottle::default(),
     };

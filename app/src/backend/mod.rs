@@ -5,6 +5,7 @@
 pub mod entities;
 pub mod password;
 pub mod principal;
+pub mod runtime;
 pub mod services;
 pub mod session_store;
 pub mod state;

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub workflows: std::sync::Arc<super::runtime::WorkflowRuntime>,
     pub leptos_options: LeptosOptions,
     pub login_throttle: LoginThrottle,
 }

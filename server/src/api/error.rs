@@ -14,6 +14,8 @@ use http::StatusCode;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Every reason of a rejected save, when there are several.
+    pub errors: Option<Vec<String>>,
 }
 
 /// The message MISP gives a request without a valid API key.
@@ -24,6 +26,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            errors: None,
         }
     }
 }
@@ -36,21 +39,28 @@ impl From<AppError> for ApiError {
         }
         let status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let errors = match &err {
+            AppError::Rejected { errors, .. } => Some(errors.clone()),
+            _ => None,
+        };
         Self {
             status,
             message: err.to_string(),
+            errors,
         }
     }
 }
 
 /// Carried from the handler to [`render_misp_errors`] inside the response.
 #[derive(Clone, Debug)]
-struct PendingError(String);
+struct PendingError(String, Option<Vec<String>>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
-        response.extensions_mut().insert(PendingError(self.message));
+        response
+            .extensions_mut()
+            .insert(PendingError(self.message, self.errors));
         response
     }
 }
@@ -65,18 +75,22 @@ pub async fn render_misp_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let mut response = next.run(request).await;
     let status = response.status();
-    let message = match response.extensions_mut().remove::<PendingError>() {
-        Some(PendingError(message)) => message,
+    let (message, errors) = match response.extensions_mut().remove::<PendingError>() {
+        Some(PendingError(message, errors)) => (message, errors),
         // The router adds the `Allow` header outside this layer, so it is not visible here.
-        None if json && status == StatusCode::METHOD_NOT_ALLOWED => {
-            format!("This endpoint does not accept {method} requests.")
-        }
+        None if json && status == StatusCode::METHOD_NOT_ALLOWED => (
+            format!("This endpoint does not accept {method} requests."),
+            None,
+        ),
         None if json && status == StatusCode::NOT_FOUND && response_is_not_json(&response) => {
-            "Not Found".to_owned()
+            ("Not Found".to_owned(), None)
         }
         None => return response,
     };
-    let body = serde_json::json!({"name": message, "message": message, "url": url});
+    let mut body = serde_json::json!({"name": message, "message": message, "url": url});
+    if let Some(errors) = errors {
+        body["errors"] = serde_json::json!(errors);
+    }
     (status, Json(body)).into_response()
 }
 

@@ -21,3 +21,50 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or_else(|| ApiError::from(AppError::Unauthenticated))
     }
 }
+
+/// A JSON body as MISP clients send it; malformed JSON is a MISP 400, not axum's plain text.
+/// MISP wraps objects in their model name (`{"Workflow": {…}}`): [`MispJson::unwrap_model`]
+/// accepts both forms.
+pub struct MispJson(pub serde_json::Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for MispJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MispJson(serde_json::Value::Null));
+        }
+        serde_json::from_slice(&bytes)
+            .map(MispJson)
+            .map_err(|e| ApiError::new(http::StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}")))
+    }
+}
+
+impl MispJson {
+    /// The object under `model` if the body is wrapped, else the body itself.
+    pub fn unwrap_model(self, model: &str) -> serde_json::Value {
+        match self.0 {
+            serde_json::Value::Object(mut map) if map.contains_key(model) => {
+                map.remove(model).unwrap_or_default()
+            }
+            other => other,
+        }
+    }
+
+    /// Deserialises the (unwrapped) body into `T`, with a MISP 400 on mismatch.
+    pub fn into_model<T: serde::de::DeserializeOwned>(self, model: &str) -> Result<T, ApiError> {
+        let value = match self.unwrap_model(model) {
+            serde_json::Value::Null => serde_json::json!({}),
+            v => v,
+        };
+        serde_json::from_value(value).map_err(|e| {
+            ApiError::new(
+                http::StatusCode::BAD_REQUEST,
+                format!("Invalid {model}: {e}"),
+            )
+        })
+    }
+}

@@ -4,6 +4,7 @@ pub mod extract;
 pub mod negotiate;
 pub mod servers;
 pub mod users;
+pub mod workflows;
 
 use app::backend::AppState;
 use axum::Router;
@@ -12,4 +13,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(servers::router())
         .merge(users::router())
+        .merge(workflows::router())
 }

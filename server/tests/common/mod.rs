@@ -136,7 +136,11 @@ async fn serve(
     db: DatabaseConnection,
     options: RouterOptions,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let workflows = app::backend::runtime::WorkflowRuntime::start(&db)
+        .await
+        .unwrap();
     let state = AppState {
+        workflows: std::sync::Arc::new(workflows),
         db,
         leptos_options: leptos_options(),
         login_throttle: LoginThrottle::default(),
@@ -204,7 +208,14 @@ pub async fn spawn_postgres() -> Option<(TestApp, String)> {
         Some((prefix, _)) => format!("{prefix}/{name}"),
         None => panic!("FLOWGATE_TEST_POSTGRES_URL must end with /<database>"),
     };
-    let app = spawn_on(url, None, RouterOptions { cookie_secure: false }).await;
+    let app = spawn_on(
+        url,
+        None,
+        RouterOptions {
+            cookie_secure: false,
+        },
+    )
+    .await;
     Some((app, name))
 }
 

@@ -6,3 +6,8 @@ pub mod role;
 pub mod session;
 pub mod setting;
 pub mod user;
+pub mod workflow;
+pub mod workflow_blueprint;
+pub mod workflow_module;
+pub mod workflow_run;
+pub mod workflow_run_node;

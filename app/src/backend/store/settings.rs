@@ -33,3 +33,18 @@ pub async fn upsert_setting(
     .await?;
     Ok(())
 }
+
+/// Every stored setting whose name starts with `prefix`, with its JSON value (one query).
+pub async fn list_settings_with_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> Result<Vec<(String, serde_json::Value)>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(setting::Entity::find()
+        .filter(setting::Column::Name.starts_with(prefix))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|row| serde_json::from_str(&row.value).ok().map(|v| (row.name, v)))
+        .collect())
+}

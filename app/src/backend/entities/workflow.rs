@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "workflows")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub uuid: String,
+    pub name: String,
+    pub description: String,
+    pub timestamp: i64,
+    pub enabled: bool,
+    pub counter: i64,
+    pub trigger_id: String,
+    pub debug_enabled: bool,
+    /// The graph JSON as MISP stores it.
+    #[sea_orm(column_type = "Text")]
+    pub data: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

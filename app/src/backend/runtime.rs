@@ -1,0 +1,131 @@
+//! The workflow engine as the server runs it: one registry and engine built at start-up,
+//! module enable state cached in memory and persisted in the database, the run counter and
+//! execution-log lines written through the engine's traits.
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use engine::services::{LogLevel, LogRecord, NoopSinks, SystemClock};
+use engine::{ConcurrentJob, Engine, ModuleSwitches, Registry, RunLog, Services, TaskQueue};
+use sea_orm::DatabaseConnection;
+
+use crate::backend::store::{module_states, workflows};
+use crate::error::AppError;
+
+/// Logic and action modules enabled on a fresh install, as in MISP.
+pub const ENABLED_AT_INSTALL: [&str; 9] = [
+    "generic-if",
+    "distribution-if",
+    "published-if",
+    "organisation-if",
+    "tag-if",
+    "concurrent-task",
+    "stop-execution",
+    "webhook",
+    "push-zmq",
+];
+
+/// Module enable state: the database is the truth, this cache answers the engine's per-node
+/// question without a query.
+#[derive(Default)]
+pub struct ModuleStates {
+    stored: RwLock<HashMap<String, bool>>,
+}
+
+impl ModuleStates {
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, AppError> {
+        let stored = module_states::list_module_states(db)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            stored: RwLock::new(stored),
+        })
+    }
+
+    /// Persists a switch, then updates the cache.
+    pub async fn set(
+        &self,
+        db: &DatabaseConnection,
+        module_id: &str,
+        enabled: bool,
+    ) -> Result<(), AppError> {
+        module_states::upsert_module_state(db, module_id, enabled).await?;
+        if let Ok(mut stored) = self.stored.write() {
+            stored.insert(module_id.to_owned(), enabled);
+        }
+        Ok(())
+    }
+}
+
+impl ModuleSwitches for ModuleStates {
+    fn is_enabled(&self, module_id: &str) -> bool {
+        let stored = self
+            .stored
+            .read()
+            .ok()
+            .and_then(|s| s.get(module_id).copied());
+        stored.unwrap_or_else(|| ENABLED_AT_INSTALL.contains(&module_id))
+    }
+}
+
+/// Counter in the `workflows` row; log records as `workflow-execution.log` lines in the
+/// `workflow` tracing target (debug-only records at debug level).
+struct DbRunLog {
+    db: DatabaseConnection,
+}
+
+#[async_trait::async_trait]
+impl RunLog for DbRunLog {
+    async fn record(&self, record: LogRecord) {
+        match record.level {
+            LogLevel::Debug => tracing::debug!(target: "workflow", "{}", record.file_line()),
+            LogLevel::Error => tracing::warn!(target: "workflow", "{}", record.file_line()),
+        }
+    }
+
+    async fn increment_counter(&self, workflow_id: i64) {
+        let Ok(id) = i32::try_from(workflow_id) else {
+            return;
+        };
+        if let Err(e) = workflows::increment_counter(&self.db, id).await {
+            tracing::error!(error = %e, workflow_id, "run counter update failed");
+        }
+    }
+}
+
+/// Concurrent tasks need the durable queue of a later milestone; until then a concurrent-task
+/// node fails visibly instead of silently dropping its branches.
+struct NoQueue;
+
+#[async_trait::async_trait]
+impl TaskQueue for NoQueue {
+    async fn enqueue(&self, job: ConcurrentJob) -> Result<(), engine::services::QueueError> {
+        NoopSinks.enqueue(job).await
+    }
+}
+
+pub struct WorkflowRuntime {
+    pub engine: Engine,
+    pub modules: Arc<ModuleStates>,
+}
+
+impl WorkflowRuntime {
+    pub async fn start(db: &DatabaseConnection) -> Result<Self, AppError> {
+        let modules = Arc::new(ModuleStates::load(db).await?);
+        let services = Services {
+            debug: Arc::new(NoopSinks),
+            log: Arc::new(DbRunLog { db: db.clone() }),
+            queue: Arc::new(NoQueue),
+            clock: Arc::new(SystemClock::default()),
+            switches: modules.clone(),
+        };
+        Ok(Self {
+            engine: Engine::new(Arc::new(Registry::builtin()), services),
+            modules,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        self.engine.registry()
+    }
+}

@@ -1,0 +1,285 @@
+//! `/workflows/*`: MISP's workflow administration routes (site admin only).
+use app::backend::services::workflows::{
+    self as service, AddWorkflow, EditWorkflow, TriggerFilter,
+};
+use app::backend::store::workflows::WorkflowFilter;
+use app::backend::AppState;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::extract::{ApiUser, MispJson};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workflows/index", get(index_workflows))
+        .route("/workflows/view/{id}", get(view_workflow))
+        .route("/workflows/add", post(add_workflow))
+        .route(
+            "/workflows/edit/{id}",
+            post(edit_workflow).put(edit_workflow),
+        )
+        .route(
+            "/workflows/delete/{id}",
+            post(delete_workflow).delete(delete_workflow),
+        )
+        .route("/workflows/triggers", get(list_triggers))
+        .route("/workflows/moduleIndex", get(module_index))
+        .route("/workflows/moduleView/{module_id}", get(view_module))
+        .route(
+            "/workflows/toggleModule/{module_id}/{enabled}/{is_trigger}",
+            post(toggle_module),
+        )
+        .route(
+            "/workflows/debugToggleField/{id}/{enabled}",
+            post(toggle_debug),
+        )
+        .route("/workflows/checkGraph", post(check_graph))
+        .route("/workflows/executeWorkflow/{id}", post(execute_workflow))
+        .route(
+            "/workflows/rebuildRedis",
+            get(rebuild_redis).post(rebuild_redis),
+        )
+}
+
+/// MISP's answer to a successful state change.
+fn saved(message: &str, uri: &OriginalUri) -> Json<Value> {
+    Json(
+        json!({"saved": true, "success": true, "name": message, "message": message, "url": uri.0.path()}),
+    )
+}
+
+/// `0`/`1` path flags.
+fn flag(value: &str) -> Result<bool, ApiError> {
+    match value {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        other => Err(ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            format!("Expected 0 or 1, not `{other}`."),
+        )),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexQuery {
+    name: Option<String>,
+    uuid: Option<String>,
+    quick_filter: Option<String>,
+    page: Option<u64>,
+    limit: Option<u64>,
+}
+
+async fn index_workflows(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<IndexQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let filter = WorkflowFilter {
+        name: q.name,
+        uuid: q.uuid,
+        quick: q.quick_filter,
+        adhoc: None,
+    };
+    Ok(Json(
+        service::index_workflows(
+            &state,
+            &actor,
+            &filter,
+            q.page.unwrap_or(1),
+            q.limit.unwrap_or(60),
+        )
+        .await?,
+    ))
+}
+
+async fn view_workflow(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(service::view_workflow(&state, &actor, &id).await?))
+}
+
+async fn add_workflow(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let input: AddWorkflow = body.into_model("Workflow")?;
+    Ok(Json(service::add_workflow(&state, &actor, input).await?))
+}
+
+async fn edit_workflow(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let input: EditWorkflow = body.into_model("Workflow")?;
+    Ok(Json(
+        service::edit_workflow(&state, &actor, &id, input).await?,
+    ))
+}
+
+async fn delete_workflow(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    service::delete_workflow(&state, &actor, &id).await?;
+    Ok(saved("Workflow deleted.", &uri))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TriggerQuery {
+    scope: Option<String>,
+    enabled: Option<String>,
+    blocking: Option<String>,
+}
+
+async fn list_triggers(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<TriggerQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let filter = TriggerFilter {
+        scope: q.scope.filter(|s| !s.is_empty()),
+        enabled: q.enabled.as_deref().map(flag).transpose()?,
+        blocking: q.blocking.as_deref().map(flag).transpose()?,
+    };
+    Ok(Json(service::list_triggers(&state, &actor, &filter).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ModuleQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    enabled: Option<String>,
+}
+
+async fn module_index(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<ModuleQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let enabled = q.enabled.as_deref().map(flag).transpose()?;
+    Ok(Json(
+        service::module_index(
+            &state,
+            &actor,
+            q.kind.as_deref().unwrap_or("action"),
+            enabled,
+        )
+        .await?,
+    ))
+}
+
+async fn view_module(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(module_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        service::view_module(&state, &actor, &module_id).await?,
+    ))
+}
+
+async fn toggle_module(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((module_id, enabled, is_trigger)): Path<(String, String, String)>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let enabled = flag(&enabled)?;
+    service::toggle_module(&state, &actor, &module_id, enabled, flag(&is_trigger)?).await?;
+    let verb = if enabled { "Enabled" } else { "Disabled" };
+    Ok(saved(&format!("{verb} module {module_id}"), &uri))
+}
+
+async fn toggle_debug(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, enabled)): Path<(String, String)>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let enabled = flag(&enabled)?;
+    service::set_debug(&state, &actor, &id, enabled).await?;
+    Ok(saved(
+        if enabled {
+            "Debug mode enabled"
+        } else {
+            "Debug mode disabled"
+        },
+        &uri,
+    ))
+}
+
+async fn check_graph(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let graph = match body.unwrap_model("Workflow") {
+        Value::Object(mut map) if map.contains_key("graph") => {
+            map.remove("graph").unwrap_or_default()
+        }
+        other => other,
+    };
+    Ok(Json(service::check_graph(&state, &actor, &graph)?))
+}
+
+/// Accepts MISP's `{"Workflow": {"data": "<JSON string>"}}` and, so that large events are not
+/// parsed twice, a bare JSON body. A data string that is not JSON answers MISP's
+/// "Invalid JSON" outcome.
+async fn execute_workflow(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let input = match body.0 {
+        Value::Object(mut map)
+            if map.len() == 1 && map.get("Workflow").is_some_and(|w| w.get("data").is_some()) =>
+        {
+            match map
+                .remove("Workflow")
+                .and_then(|mut w| w.get_mut("data").map(Value::take))
+            {
+                Some(Value::String(text)) if text.trim().is_empty() => json!([]),
+                Some(Value::String(text)) => match serde_json::from_str(&text) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        return Ok(Json(json!({"success": false, "outcome": "Invalid JSON"})))
+                    }
+                },
+                Some(other) => other,
+                None => json!([]),
+            }
+        }
+        Value::Null => json!([]),
+        other => other,
+    };
+    Ok(Json(
+        service::execute_workflow(&state, &actor, &id, input).await?,
+    ))
+}
+
+/// Enable state and listening indexes live in the database: there is nothing to rebuild.
+async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json<Value>, ApiError> {
+    if !actor.is_site_admin() {
+        return Err(app::error::AppError::Forbidden(
+            "You do not have permission to use this functionality.".into(),
+        )
+        .into());
+    }
+    Ok(saved(
+        "Nothing to rebuild: workflow state is kept in the database.",
+        &uri,
+    ))
+}

@@ -1,0 +1,679 @@
+//! MISP's workflow administration routes: MISP's shapes, validation that never half-writes,
+//! stale-save protection, module switches, graph checks and synchronous runs.
+mod common;
+
+use app::backend::store::roles::ROLE_ORG_ADMIN;
+use common::{for_each_backend, TestApp, ADMIN_KEY};
+use serde_json::{json, Value};
+
+/// The spec's §9 example: event-publish → IF :: Tag (tlp:red, event or attribute) → Stop.
+fn publish_gate() -> Value {
+    json!({
+        "1": {"id": 1, "name": "Event Publish", "class": "block-type-trigger", "typenode": false,
+              "data": {"id": "event-publish", "name": "Event Publish", "module_type": "trigger",
+                       "blocking": true, "misp_core_format": true, "indexed_params": []},
+              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
+              "pos_x": 0, "pos_y": 0},
+        "2": {"id": 2, "name": "IF :: Tag", "class": "block-type-if block-type-logic", "typenode": false,
+              "data": {"id": "tag-if", "name": "IF :: Tag", "module_type": "logic",
+                       "indexed_params": {"scope": "event_attribute", "condition": "in_or", "tags": ["tlp:red"]},
+                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": [{"node": "3", "output": "input_1"}]},
+                          "output_2": {"connections": []}},
+              "pos_x": 300, "pos_y": 0},
+        "3": {"id": 3, "name": "Stop execution", "class": "block-type-default", "typenode": false,
+              "data": {"id": "stop-execution", "name": "Stop execution", "module_type": "action",
+                       "indexed_params": {"message": "tlp:red data"},
+                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+              "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
+              "outputs": [], "pos_x": 600, "pos_y": 0}
+    })
+}
+
+/// The gate with an edge 3 → 2 added: a cycle.
+fn cyclic_gate() -> Value {
+    let mut g = publish_gate();
+    g["3"]["outputs"] = json!({"output_1": {"connections": [{"node": "2", "output": "input_1"}]}});
+    g["2"]["inputs"]["input_1"]["connections"] =
+        json!([{"node": "1", "input": "output_1"}, {"node": "3", "input": "output_1"}]);
+    g
+}
+
+/// The gate with a second trigger node.
+fn two_triggers() -> Value {
+    let mut g = publish_gate();
+    let mut t = g["1"].clone();
+    t["id"] = json!(4);
+    t["outputs"] = json!({"output_1": {"connections": []}});
+    g["4"] = t;
+    g
+}
+
+fn event(tag: &str) -> Value {
+    json!({"Event": {"id": "1", "info": "gate test", "published": false, "distribution": "1",
+        "Tag": [{"name": tag}],
+        "Attribute": [{"id": "10", "type": "ip-src", "value": "8.8.8.8", "Tag": []}]}})
+}
+
+async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> reqwest::Response {
+    app.api
+        .post(app.url(path))
+        .header("authorization", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
+    app.api
+        .get(app.url(path))
+        .header("authorization", key)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Adds the publish gate through the API, as MISP's clients do (graph as a JSON string).
+async fn add_gate(app: &TestApp) -> Value {
+    let r = post(
+        app,
+        "/workflows/add.json",
+        ADMIN_KEY,
+        json!({"Workflow": {"name": "Publish gate", "trigger_id": "event-publish", "data": publish_gate().to_string()}}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn stored_row(app: &TestApp, id: i32) -> app::backend::entities::workflow::Model {
+    app::backend::store::workflows::find_workflow(&app.db, id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// §15 add/view/index: MISP's `{"Workflow": {…}}` with string ids, the graph as JSON and the
+/// listening trigger's config; view works by id and by UUID.
+#[tokio::test]
+async fn add_view_and_index_answer_misp_shapes() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let wf = &added["Workflow"];
+        assert!(wf["id"].is_string());
+        assert_eq!(wf["trigger_id"], "event-publish");
+        assert_eq!(wf["enabled"], false);
+        assert_eq!(wf["counter"], "0");
+        assert_eq!(wf["data"]["2"]["data"]["id"], "tag-if");
+        assert_eq!(wf["listening_triggers"][0]["id"], "event-publish");
+        assert_eq!(wf["listening_triggers"][0]["disabled"], true);
+
+        let id = wf["id"].as_str().unwrap();
+        let uuid = wf["uuid"].as_str().unwrap();
+        for key in [id, uuid] {
+            let viewed: Value = get(&app, &format!("/workflows/view/{key}.json"), ADMIN_KEY)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(viewed["Workflow"]["uuid"], uuid);
+            assert_eq!(viewed["Workflow"]["data"], wf["data"]);
+        }
+        let index: Value = get(&app, "/workflows/index.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(index.as_array().unwrap().len(), 1);
+        let quick: Value = get(
+            &app,
+            "/workflows/index.json?quickFilter=nothing-like-this",
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(quick, json!([]));
+
+        let second = post(
+            &app,
+            "/workflows/add.json",
+            ADMIN_KEY,
+            json!({"Workflow": {"trigger_id": "event-publish", "data": publish_gate()}}),
+        )
+        .await;
+        assert_eq!(second.status(), 409, "two workflows on one trigger");
+    })
+    .await;
+}
+
+/// §10: a rejected save (cycle, two triggers, bad JSON, unknown trigger, wrong trigger node)
+/// answers 400 with every reason and leaves the stored row byte-identical.
+#[tokio::test]
+async fn rejected_saves_change_nothing() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id: i32 = added["Workflow"]["id"].as_str().unwrap().parse().unwrap();
+        let before = stored_row(&app, id).await;
+        let path = format!("/workflows/edit/{id}.json");
+        let cases = [
+            (
+                json!({"Workflow": {"data": cyclic_gate().to_string()}}),
+                "Cannot save a workflow containing a cycle",
+            ),
+            (
+                json!({"Workflow": {"data": two_triggers().to_string()}}),
+                "no or more than one trigger",
+            ),
+            (json!({"Workflow": {"data": "{not json"}}), "not valid JSON"),
+            (json!({"Workflow": {"data": 42}}), "must be a graph"),
+            (
+                json!({"Workflow": {"data": publish_gate(), "name": "x".repeat(300)}}),
+                "at most 191",
+            ),
+        ];
+        for (body, expected) in cases {
+            let r = post(&app, &path, ADMIN_KEY, body).await;
+            assert_eq!(r.status(), 400, "{expected}");
+            let err: Value = r.json().await.unwrap();
+            assert!(
+                err.to_string().contains(expected),
+                "{expected} not in {err}"
+            );
+            assert_eq!(err["url"], path);
+            assert_eq!(
+                stored_row(&app, id).await,
+                before,
+                "a rejected save changed the row"
+            );
+        }
+        let cyclic: Value = post(
+            &app,
+            &path,
+            ADMIN_KEY,
+            json!({"Workflow": {"data": cyclic_gate()}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(
+            cyclic["errors"].as_array().is_some_and(|e| !e.is_empty()),
+            "{cyclic}"
+        );
+
+        let unknown = post(
+            &app,
+            "/workflows/add.json",
+            ADMIN_KEY,
+            json!({"Workflow": {"trigger_id": "no-such-trigger", "data": publish_gate()}}),
+        )
+        .await;
+        assert_eq!(unknown.status(), 400);
+        let mismatch = post(
+            &app,
+            "/workflows/add.json",
+            ADMIN_KEY,
+            json!({"Workflow": {"trigger_id": "event-after-save", "data": publish_gate()}}),
+        )
+        .await;
+        assert_eq!(mismatch.status(), 400);
+        let malformed = app
+            .api
+            .post(app.url("/workflows/add.json"))
+            .header("authorization", ADMIN_KEY)
+            .header("content-type", "application/json")
+            .body("{\"Workflow\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(malformed.status(), 400);
+        let body: Value = malformed.json().await.unwrap();
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid JSON"));
+        assert_eq!(
+            app::backend::store::workflows::count_workflows(&app.db)
+                .await
+                .unwrap(),
+            1
+        );
+    })
+    .await;
+}
+
+/// A save carrying the timestamp its client loaded is refused with 409 once someone else has
+/// saved in between; the other save stays.
+#[tokio::test]
+async fn stale_saves_are_refused() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let seen = added["Workflow"]["timestamp"].clone();
+        let path = format!("/workflows/edit/{id}.json");
+        let first = post(
+            &app,
+            &path,
+            ADMIN_KEY,
+            json!({"Workflow": {"name": "First editor", "timestamp": seen}}),
+        )
+        .await;
+        assert_eq!(first.status(), 200);
+        let first: Value = first.json().await.unwrap();
+        assert_ne!(first["Workflow"]["timestamp"], seen);
+        let second = post(
+            &app,
+            &path,
+            ADMIN_KEY,
+            json!({"Workflow": {"name": "Second editor", "timestamp": seen}}),
+        )
+        .await;
+        assert_eq!(second.status(), 409);
+        let body: Value = second.json().await.unwrap();
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed by someone else"));
+        let now: Value = get(&app, &format!("/workflows/view/{id}.json"), ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(now["Workflow"]["name"], "First editor");
+    })
+    .await;
+}
+
+/// Every workflow route answers 403 to a missing key, a bad key and a user who is not a site
+/// admin (an org admin here), and changes nothing.
+#[tokio::test]
+async fn workflow_routes_are_site_admin_only() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        app.create_user(
+            "orgadmin@flowgate.test",
+            "org-admin-password",
+            ROLE_ORG_ADMIN,
+        )
+        .await;
+        let org_admin = app::backend::services::auth::create_authkey(
+            &app.db,
+            app.principal("orgadmin@flowgate.test").await.user.id,
+            "",
+            false,
+        )
+        .await
+        .unwrap()
+        .authkey;
+        let routes: Vec<(&str, String)> = vec![
+            ("GET", "/workflows/index.json".into()),
+            ("GET", format!("/workflows/view/{id}.json")),
+            ("POST", "/workflows/add.json".into()),
+            ("POST", format!("/workflows/edit/{id}.json")),
+            ("POST", format!("/workflows/delete/{id}.json")),
+            ("GET", "/workflows/triggers.json".into()),
+            ("GET", "/workflows/moduleIndex.json".into()),
+            ("GET", "/workflows/moduleView/tag-if.json".into()),
+            ("POST", "/workflows/toggleModule/count-if/1/0.json".into()),
+            ("POST", format!("/workflows/debugToggleField/{id}/1.json")),
+            ("POST", "/workflows/checkGraph.json".into()),
+            ("POST", format!("/workflows/executeWorkflow/{id}.json")),
+            ("GET", "/workflows/rebuildRedis.json".into()),
+        ];
+        for (method, path) in &routes {
+            for key in [None, Some("0".repeat(40)), Some(org_admin.clone())] {
+                let mut request = match *method {
+                    "GET" => app.api.get(app.url(path)),
+                    _ => app
+                        .api
+                        .post(app.url(path))
+                        .json(&json!({"Workflow": {"data": publish_gate()}})),
+                };
+                if let Some(key) = &key {
+                    request = request.header("authorization", key);
+                }
+                let r = request.send().await.unwrap();
+                assert_eq!(
+                    r.status(),
+                    403,
+                    "{method} {path} with {:?}",
+                    key.as_deref().map(|k| &k[..4])
+                );
+            }
+        }
+        assert_eq!(
+            app::backend::store::workflows::count_workflows(&app.db)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(!stored_row(&app, id.parse().unwrap()).await.debug_enabled);
+    })
+    .await;
+}
+
+/// §15 triggers/moduleIndex/toggleModule: MISP's install defaults, toggles that persist, and
+/// the trigger list carrying each trigger's workflow.
+#[tokio::test]
+async fn triggers_and_modules_toggle_and_persist() {
+    for_each_backend(|app| async move {
+        add_gate(&app).await;
+        let triggers: Vec<Value> = get(&app, "/workflows/triggers.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let publish = triggers
+            .iter()
+            .find(|t| t["id"] == "event-publish")
+            .unwrap();
+        assert_eq!(publish["blocking"], true);
+        assert_eq!(publish["disabled"], true);
+        assert_eq!(publish["Workflow"]["name"], "Publish gate");
+        assert!(triggers
+            .iter()
+            .any(|t| t["id"] == "attribute-after-save" && t["Workflow"] == json!({})));
+
+        let r = post(
+            &app,
+            "/workflows/toggleModule/event-publish/1/1.json",
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        let saved: Value = r.json().await.unwrap();
+        assert_eq!(saved["success"], true);
+        let enabled: Vec<Value> = get(&app, "/workflows/triggers.json?enabled=1", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            enabled.iter().map(|t| t["id"].clone()).collect::<Vec<_>>(),
+            [json!("event-publish")]
+        );
+        let blocking: Vec<Value> = get(
+            &app,
+            "/workflows/triggers.json?blocking=1&scope=event",
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(blocking
+            .iter()
+            .all(|t| t["blocking"] == true && t["scope"] == "event"));
+
+        let logic: Vec<Value> = get(&app, "/workflows/moduleIndex.json?type=logic", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let state = |mods: &[Value], id: &str| {
+            mods.iter()
+                .find(|m| m["id"] == id)
+                .map(|m| m["disabled"].clone())
+        };
+        assert_eq!(
+            state(&logic, "tag-if"),
+            Some(json!(false)),
+            "tag-if is enabled at install"
+        );
+        assert_eq!(
+            state(&logic, "count-if"),
+            Some(json!(true)),
+            "count-if is disabled at install"
+        );
+        assert_eq!(
+            post(
+                &app,
+                "/workflows/toggleModule/count-if/1/0.json",
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            200
+        );
+        assert_eq!(
+            post(
+                &app,
+                "/workflows/toggleModule/tag-if/0/0.json",
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            200
+        );
+        // A second server process reads the switches from the database.
+        let second = app.restart().await;
+        let logic: Vec<Value> = app
+            .api
+            .get(format!(
+                "http://{second}/workflows/moduleIndex.json?type=logic"
+            ))
+            .header("authorization", ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(state(&logic, "count-if"), Some(json!(false)));
+        assert_eq!(state(&logic, "tag-if"), Some(json!(true)));
+
+        assert_eq!(
+            post(
+                &app,
+                "/workflows/toggleModule/count-if/1/1.json",
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            400,
+            "not a trigger"
+        );
+        assert_eq!(
+            post(
+                &app,
+                "/workflows/toggleModule/nope/1/0.json",
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            404
+        );
+        let view: Value = get(&app, "/workflows/moduleView/event-publish.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(view["listening_workflows"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}
+
+/// §10 checkGraph answers MISP's shape for a cyclic graph and for a clean one.
+#[tokio::test]
+async fn check_graph_reports_cycles() {
+    for_each_backend(|app| async move {
+        let bad: Value = post(
+            &app,
+            "/workflows/checkGraph.json",
+            ADMIN_KEY,
+            json!({"graph": cyclic_gate()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(bad["is_acyclic"]["is_acyclic"], false);
+        assert!(!bad["is_acyclic"]["cycles"].as_array().unwrap().is_empty());
+        let good: Value = post(
+            &app,
+            "/workflows/checkGraph.json",
+            ADMIN_KEY,
+            json!({"graph": publish_gate().to_string()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(good["is_acyclic"]["is_acyclic"], true);
+        assert_eq!(
+            good["multiple_output_connection"]["has_multiple_output_connection"],
+            false
+        );
+    })
+    .await;
+}
+
+/// §6 executeWorkflow: a tlp:red event is blocked by the stop node, a tlp:green one passes; both
+/// body forms work; a data string that is not JSON answers "Invalid JSON"; every run counts and
+/// is kept in the run log with its nodes.
+#[tokio::test]
+async fn execute_workflow_runs_and_logs() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/workflows/executeWorkflow/{id}.json");
+
+        let red: Value = post(
+            &app,
+            &path,
+            ADMIN_KEY,
+            json!({"Workflow": {"data": event("tlp:red").to_string()}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(red["success"], false, "{red}");
+        assert_eq!(red["outcome"], "blocked");
+        assert!(red["errors"].to_string().contains("tlp:red data"));
+
+        let green: Value = post(&app, &path, ADMIN_KEY, event("tlp:green"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(green["success"], true, "{green}");
+        assert_eq!(green["outcome"], "success");
+
+        let invalid: Value = post(
+            &app,
+            &path,
+            ADMIN_KEY,
+            json!({"Workflow": {"data": "{nope"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            invalid,
+            json!({"success": false, "outcome": "Invalid JSON"})
+        );
+
+        let row = stored_row(&app, id.parse().unwrap()).await;
+        assert_eq!(row.counter, 2);
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let runs = app::backend::entities::workflow_run::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].outcome, "blocked");
+        assert_eq!(runs[1].outcome, "success");
+        assert!(runs
+            .iter()
+            .all(|r| r.action == "executeWorkflow" && r.workflow_id == row.id));
+        let nodes = app::backend::entities::workflow_run_node::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert!(nodes >= 2, "node records missing");
+
+        let missing = post(
+            &app,
+            "/workflows/executeWorkflow/999.json",
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await;
+        assert_eq!(missing.status(), 404);
+    })
+    .await;
+}
+
+/// debugToggleField and delete answer MISP's saved response and persist.
+#[tokio::test]
+async fn debug_toggle_and_delete() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let r: Value = post(
+            &app,
+            &format!("/workflows/debugToggleField/{id}/1.json"),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(r["saved"], true);
+        assert!(stored_row(&app, id.parse().unwrap()).await.debug_enabled);
+        assert_eq!(
+            post(
+                &app,
+                &format!("/workflows/debugToggleField/{id}/2.json"),
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            400
+        );
+
+        let deleted: Value = post(
+            &app,
+            &format!("/workflows/delete/{id}.json"),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(deleted["message"], "Workflow deleted.");
+        assert_eq!(
+            get(&app, &format!("/workflows/view/{id}.json"), ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            post(
+                &app,
+                &format!("/workflows/delete/{id}.json"),
+                ADMIN_KEY,
+                json!({})
+            )
+            .await
+            .status(),
+            404
+        );
+    })
+    .await;
+}
