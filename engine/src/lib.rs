@@ -11,6 +11,7 @@
 pub mod core_format;
 pub mod data;
 pub mod exec;
+pub mod export;
 pub mod filters;
 pub mod graph;
 pub mod hashpath;

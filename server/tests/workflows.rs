@@ -677,3 +677,35 @@ async fn debug_toggle_and_delete() {
     })
     .await;
 }
+
+/// §9 `view?format=dot|mermaid` renders the workflow graph as text.
+#[tokio::test]
+async fn workflow_view_renders_dot_and_mermaid() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let mermaid = get(
+            &app,
+            &format!("/workflows/view/{id}?format=mermaid"),
+            ADMIN_KEY,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        assert!(mermaid.starts_with("flowchart LR\n"));
+        assert!(mermaid.contains("1{{"), "trigger as a hexagon: {mermaid}");
+        assert!(
+            mermaid.contains("2[/"),
+            "logic as a parallelogram: {mermaid}"
+        );
+        let dot = get(&app, &format!("/workflows/view/{id}?format=dot"), ADMIN_KEY)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(dot.contains("1 [label=") && dot.contains("shape=diamond"));
+        assert!(dot.contains("2 -> 3 [label=\"output_1\"];"));
+    })
+    .await;
+}

@@ -26,3 +26,27 @@ impl Principal {
         }
     }
 }
+
+impl Principal {
+    /// MISP's 403 unless this is a site admin.
+    pub fn require_site_admin(&self) -> Result<(), crate::error::AppError> {
+        if self.is_site_admin() {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::Forbidden(
+                "You do not have permission to use this functionality.".into(),
+            ))
+        }
+    }
+
+    /// A site admin whose credentials may change things (not a read-only API key).
+    pub fn require_site_admin_writer(&self) -> Result<(), crate::error::AppError> {
+        self.require_site_admin()?;
+        if self.read_only {
+            return Err(crate::error::AppError::Forbidden(
+                "This API key is read only.".into(),
+            ));
+        }
+        Ok(())
+    }
+}

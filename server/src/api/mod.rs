@@ -1,4 +1,5 @@
 //! MISP's REST routes, with MISP's request and response shapes.
+pub mod blueprints;
 pub mod error;
 pub mod extract;
 pub mod negotiate;
@@ -14,4 +15,5 @@ pub fn router() -> Router<AppState> {
         .merge(servers::router())
         .merge(users::router())
         .merge(workflows::router())
+        .merge(blueprints::router())
 }

@@ -5,6 +5,7 @@ use app::backend::services::workflows::{
 use app::backend::store::workflows::WorkflowFilter;
 use app::backend::AppState;
 use axum::extract::{OriginalUri, Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -46,7 +47,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// MISP's answer to a successful state change.
-fn saved(message: &str, uri: &OriginalUri) -> Json<Value> {
+pub(crate) fn saved(message: &str, uri: &OriginalUri) -> Json<Value> {
     Json(
         json!({"saved": true, "success": true, "name": message, "message": message, "url": uri.0.path()}),
     )
@@ -97,12 +98,53 @@ async fn index_workflows(
     ))
 }
 
+/// `?format=dot|mermaid` on the view routes.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GraphFormat {
+    pub format: Option<String>,
+}
+
+/// A graph as Graphviz DOT or Mermaid text.
+pub(crate) fn render_graph(
+    state: &AppState,
+    graph: &engine::Graph,
+    format: &GraphFormat,
+) -> Result<Response, ApiError> {
+    let registry = state.workflows.registry();
+    let text = match format.format.as_deref() {
+        Some("dot") => engine::export::to_dot(graph, registry),
+        Some("mermaid") => engine::export::to_mermaid(graph, registry),
+        Some(other) => {
+            return Err(ApiError::new(
+                http::StatusCode::BAD_REQUEST,
+                format!("Unknown format `{other}` (dot, mermaid)."),
+            ))
+        }
+        None => {
+            return Err(ApiError::new(
+                http::StatusCode::BAD_REQUEST,
+                "A format is required.",
+            ))
+        }
+    };
+    Ok((
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
 async fn view_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(service::view_workflow(&state, &actor, &id).await?))
+    Query(format): Query<GraphFormat>,
+) -> Result<Response, ApiError> {
+    if format.format.is_some() {
+        let graph = service::workflow_graph(&state, &actor, &id).await?;
+        return render_graph(&state, &graph, &format);
+    }
+    Ok(Json(service::view_workflow(&state, &actor, &id).await?).into_response())
 }
 
 async fn add_workflow(

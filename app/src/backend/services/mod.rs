@@ -2,5 +2,6 @@
 //! REST routes and the server functions.
 pub mod accounts;
 pub mod auth;
+pub mod blueprints;
 pub mod bootstrap;
 pub mod workflows;

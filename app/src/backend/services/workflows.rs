@@ -16,24 +16,6 @@ pub fn trigger_setting(trigger_id: &str) -> String {
     format!("Plugin.Workflow_triggers_{trigger_id}")
 }
 
-fn require_site_admin(actor: &Principal) -> Result<(), AppError> {
-    if actor.is_site_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "You do not have permission to use this functionality.".into(),
-        ))
-    }
-}
-
-fn require_writer(actor: &Principal) -> Result<(), AppError> {
-    require_site_admin(actor)?;
-    if actor.read_only {
-        return Err(AppError::Forbidden("This API key is read only.".into()));
-    }
-    Ok(())
-}
-
 /// Enabled hook triggers, from their settings (one query).
 async fn enabled_triggers(state: &AppState) -> Result<HashMap<String, bool>, AppError> {
     let prefix = trigger_setting("");
@@ -104,7 +86,7 @@ pub async fn index_workflows(
     page: u64,
     limit: u64,
 ) -> Result<Vec<Value>, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let enabled = enabled_triggers(state).await?;
     Ok(
         workflows::list_workflows(&state.db, filter, page.max(1), limit.clamp(1, 1000))
@@ -120,7 +102,7 @@ pub async fn view_workflow(
     actor: &Principal,
     id_or_uuid: &str,
 ) -> Result<Value, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let model = find(state, id_or_uuid).await?;
     Ok(workflow_json(
         &model,
@@ -235,7 +217,7 @@ pub async fn add_workflow(
     actor: &Principal,
     input: AddWorkflow,
 ) -> Result<Value, AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let Some(trigger_id) = input
         .trigger_id
         .as_deref()
@@ -347,7 +329,7 @@ pub async fn edit_workflow(
     id_or_uuid: &str,
     input: EditWorkflow,
 ) -> Result<Value, AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let current = find(state, id_or_uuid).await?;
     let expected = match &input.timestamp {
         None | Some(Value::Null) => None,
@@ -417,7 +399,7 @@ pub async fn delete_workflow(
     actor: &Principal,
     id_or_uuid: &str,
 ) -> Result<i32, AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let model = find(state, id_or_uuid).await?;
     workflows::delete_workflow(&state.db, model.id).await?;
     Ok(model.id)
@@ -429,7 +411,7 @@ pub async fn set_debug(
     id: &str,
     enabled: bool,
 ) -> Result<(), AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let model = find(state, id).await?;
     workflows::update_debug_enabled(&state.db, model.id, enabled).await?;
     Ok(())
@@ -448,7 +430,7 @@ pub async fn list_triggers(
     actor: &Principal,
     filter: &TriggerFilter,
 ) -> Result<Vec<Value>, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let enabled = enabled_triggers(state).await?;
     let registry = state.workflows.registry();
     let triggers: Vec<_> = registry
@@ -494,7 +476,7 @@ pub async fn module_index(
     kind: &str,
     enabled: Option<bool>,
 ) -> Result<Vec<Value>, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let kind = match kind {
         "" | "action" => Some(ModuleKind::Action),
         "logic" => Some(ModuleKind::Logic),
@@ -531,7 +513,7 @@ pub async fn view_module(
     actor: &Principal,
     module_id: &str,
 ) -> Result<Value, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let module = state
         .workflows
         .registry()
@@ -573,7 +555,7 @@ pub async fn toggle_module(
     enabled: bool,
     is_trigger: bool,
 ) -> Result<(), AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let module = state
         .workflows
         .registry()
@@ -600,7 +582,7 @@ pub async fn toggle_module(
 
 /// `POST /workflows/checkGraph`: MISP's `{is_acyclic, multiple_output_connection, path_warnings}`.
 pub fn check_graph(state: &AppState, actor: &Principal, graph: &Value) -> Result<Value, AppError> {
-    require_site_admin(actor)?;
+    actor.require_site_admin()?;
     let graph = Graph::from_value(&parse_graph_input(graph)?)
         .map_err(|e| AppError::Invalid(format!("Invalid workflow data: {e}")))?;
     Ok(engine::validate(
@@ -618,7 +600,7 @@ pub async fn execute_workflow(
     id: &str,
     input: Value,
 ) -> Result<Value, AppError> {
-    require_writer(actor)?;
+    actor.require_site_admin_writer()?;
     let model = find(state, id).await?;
     let graph_json: Value = serde_json::from_str(&model.data).map_err(|e| {
         tracing::error!(error = %e, workflow = model.id, "stored workflow data is not JSON");
@@ -729,4 +711,21 @@ pub fn run_json(report: &RunReport, run_id: i64) -> Value {
         "nodes": report.nodes,
         "run_id": run_id,
     })
+}
+
+/// A stored workflow's graph, for `?format=dot|mermaid`.
+pub async fn workflow_graph(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+) -> Result<Graph, AppError> {
+    actor.require_site_admin()?;
+    let model = find(state, id_or_uuid).await?;
+    serde_json::from_str::<Value>(&model.data)
+        .ok()
+        .and_then(|v| Graph::from_value(&v).ok())
+        .ok_or_else(|| {
+            tracing::error!(workflow = model.id, "stored workflow graph does not parse");
+            AppError::Internal
+        })
 }

@@ -1,6 +1,7 @@
 //! SeaORM queries, one file per concern. Functions take `&impl ConnectionTrait` so callers can
 //! pass the pool or a transaction, and return entity models or domain rows.
 pub mod auth_keys;
+pub mod blueprints;
 pub mod login_attempts;
 pub mod module_states;
 pub mod orgs;
