@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod auth;
 pub mod blueprints;
 pub mod bootstrap;
+pub mod settings;
 pub mod workflows;

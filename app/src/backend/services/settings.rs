@@ -1,0 +1,289 @@
+//! Server settings of spec §16 (`Plugin.Workflow_enable`, `Plugin.Workflow_debug_url`, …), with
+//! MISP's names and defaults, validated on save. Only values that differ from the default are
+//! stored; per-trigger switches (`Plugin.Workflow_triggers_<id>`) are generated from the
+//! trigger list.
+use engine::ModuleKind;
+use serde_json::{json, Value};
+
+use crate::backend::store::{orgs, settings as store};
+use crate::backend::{AppState, Principal};
+use crate::error::AppError;
+
+/// The kind of value a setting holds, which decides its validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingType {
+    Boolean,
+    /// An `http(s)://` URL without credentials.
+    Url,
+    /// A whole number within the bounds.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// The id of an existing organisation.
+    OrgId,
+}
+
+/// One setting's definition.
+#[derive(Clone, Debug)]
+pub struct SettingDef {
+    pub name: String,
+    pub default: Value,
+    pub kind: SettingType,
+    pub description: String,
+    /// MISP's level: 0 critical, 1 recommended, 2 optional.
+    pub level: u8,
+}
+
+fn def(name: &str, default: Value, kind: SettingType, level: u8, description: &str) -> SettingDef {
+    SettingDef {
+        name: name.into(),
+        default,
+        kind,
+        description: description.into(),
+        level,
+    }
+}
+
+/// Every setting Flowgate knows, in display order.
+pub fn definitions(state: &AppState) -> Vec<SettingDef> {
+    use SettingType::*;
+    let port = Integer { min: 1, max: 65535 };
+    let timeout = Integer { min: 1, max: 300 };
+    let mut defs = vec![
+        def(
+            "Plugin.Workflow_enable",
+            json!(false),
+            Boolean,
+            0,
+            "Enable workflows: without it no trigger runs a workflow.",
+        ),
+        def(
+            "Plugin.Workflow_debug_url",
+            json!("http://127.0.0.1:27051"),
+            Url,
+            2,
+            "Where debug mode POSTs each node's data (MISP's webhook-listener.py default).",
+        ),
+        def(
+            "Plugin.Action_services_enable",
+            json!(false),
+            Boolean,
+            1,
+            "Load action modules from a misp-modules server.",
+        ),
+        def(
+            "Plugin.Action_services_url",
+            json!("http://127.0.0.1"),
+            Url,
+            1,
+            "URL of the misp-modules server for action modules.",
+        ),
+        def(
+            "Plugin.Action_services_port",
+            json!(6666),
+            port,
+            1,
+            "Port of the misp-modules server for action modules.",
+        ),
+        def(
+            "Plugin.Action_timeout",
+            json!(10),
+            timeout,
+            2,
+            "Seconds to wait for a misp-modules action module.",
+        ),
+        def(
+            "Plugin.Enrichment_services_enable",
+            json!(false),
+            Boolean,
+            1,
+            "Enable enrichment queries to a misp-modules server.",
+        ),
+        def(
+            "Plugin.Enrichment_services_url",
+            json!("http://127.0.0.1"),
+            Url,
+            1,
+            "URL of the misp-modules server for enrichment.",
+        ),
+        def(
+            "Plugin.Enrichment_services_port",
+            json!(6666),
+            port,
+            1,
+            "Port of the misp-modules server for enrichment.",
+        ),
+        def(
+            "Plugin.Enrichment_timeout",
+            json!(10),
+            timeout,
+            2,
+            "Seconds to wait for an enrichment module.",
+        ),
+        def(
+            "Plugin.ZeroMQ_enable",
+            json!(false),
+            Boolean,
+            2,
+            "Publish on ZeroMQ (push-zmq module, misp_json topic).",
+        ),
+        def(
+            "Security.rest_client_enable_arbitrary_urls",
+            json!(false),
+            Boolean,
+            1,
+            "Allow webhook-family modules to call arbitrary URLs.",
+        ),
+        def(
+            "MISP.host_org_id",
+            json!(0),
+            OrgId,
+            0,
+            "The host organisation: workflows run as its SYSTEM user.",
+        ),
+        def(
+            "Plugin.Workflow_log_retention_days",
+            json!(30),
+            Integer { min: 1, max: 3650 },
+            2,
+            "Days workflow runs are kept in the run log.",
+        ),
+        def(
+            "Plugin.Workflow_log_max_runs",
+            json!(1_000_000),
+            Integer {
+                min: 1000,
+                max: 100_000_000,
+            },
+            2,
+            "Most runs kept in the run log; older ones are pruned first.",
+        ),
+    ];
+    for module in state.workflows.registry().of_kind(ModuleKind::Trigger) {
+        let id = &module.config().id;
+        defs.push(def(
+            &super::workflows::trigger_setting(id),
+            json!(false),
+            Boolean,
+            2,
+            &format!("Run the workflow of trigger `{id}`."),
+        ));
+    }
+    defs
+}
+
+/// Checks and normalises a value for `def` (MISP clients send booleans and numbers as strings).
+pub async fn validate_value(
+    state: &AppState,
+    def: &SettingDef,
+    value: &Value,
+) -> Result<Value, AppError> {
+    let invalid = |why: &str| AppError::Invalid(format!("Invalid value for {}: {why}", def.name));
+    match def.kind {
+        SettingType::Boolean => match value {
+            Value::Bool(b) => Ok(json!(b)),
+            Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                Ok(json!(n.as_i64() == Some(1)))
+            }
+            Value::String(s) if matches!(s.as_str(), "1" | "true") => Ok(json!(true)),
+            Value::String(s) if matches!(s.as_str(), "0" | "false") => Ok(json!(false)),
+            _ => Err(invalid("expected true or false")),
+        },
+        SettingType::Integer { .. } | SettingType::OrgId => {
+            let n: i64 = match value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| invalid("expected a whole number"))?;
+            match def.kind {
+                SettingType::Integer { min, max } if n < min || n > max => {
+                    return Err(invalid(&format!("expected a number from {min} to {max}")));
+                }
+                SettingType::OrgId => {
+                    let id = i32::try_from(n).map_err(|_| invalid("no such organisation"))?;
+                    if orgs::find_org(&state.db, id).await?.is_none() {
+                        return Err(invalid("no such organisation"));
+                    }
+                }
+                _ => {}
+            }
+            Ok(json!(n))
+        }
+        SettingType::Url => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| invalid("expected a URL"))?
+                .trim();
+            let rest = s
+                .strip_prefix("http://")
+                .or_else(|| s.strip_prefix("https://"))
+                .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "expected an http(s) URL with a host and no credentials",
+                ));
+            }
+            Ok(json!(s.trim_end_matches('/')))
+        }
+    }
+}
+
+/// A setting's current value: the stored one, else its default.
+pub async fn current_value(state: &AppState, def: &SettingDef) -> Result<Value, AppError> {
+    Ok(store::find_setting(&state.db, &def.name)
+        .await?
+        .unwrap_or_else(|| def.default.clone()))
+}
+
+/// MISP's `GET /servers/serverSettings` (the workflow-related part): `{"finalSettings": […]}`.
+pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value, AppError> {
+    actor.require_site_admin()?;
+    let stored: std::collections::HashMap<String, Value> =
+        store::list_settings_with_prefix(&state.db, "")
+            .await?
+            .into_iter()
+            .collect();
+    let rows: Vec<Value> = definitions(state)
+        .into_iter()
+        .map(|d| {
+            let value = stored
+                .get(&d.name)
+                .cloned()
+                .unwrap_or_else(|| d.default.clone());
+            json!({
+                "setting": d.name,
+                "value": value,
+                "default": d.default,
+                "description": d.description,
+                "level": d.level,
+                "type": match d.kind {
+                    SettingType::Boolean => "boolean",
+                    SettingType::Url => "string",
+                    SettingType::Integer { .. } | SettingType::OrgId => "numeric",
+                },
+            })
+        })
+        .collect();
+    Ok(json!({"finalSettings": rows}))
+}
+
+/// MISP's `POST /servers/serverSettingsEdit/<setting>` with `{"value": …}`: validated, then
+/// stored; a rejected value changes nothing.
+pub async fn edit_setting(
+    state: &AppState,
+    actor: &Principal,
+    name: &str,
+    value: &Value,
+) -> Result<Value, AppError> {
+    actor.require_site_admin_writer()?;
+    let def = definitions(state)
+        .into_iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| AppError::NotFound(format!("Unknown setting `{name}`.")))?;
+    let value = validate_value(state, &def, value).await?;
+    store::upsert_setting(&state.db, &def.name, &value).await?;
+    Ok(value)
+}
