@@ -324,6 +324,8 @@ async fn workflow_routes_are_site_admin_only() {
             ("POST", "/workflows/checkGraph.json".into()),
             ("POST", format!("/workflows/executeWorkflow/{id}.json")),
             ("GET", "/workflows/rebuildRedis.json".into()),
+            ("GET", "/workflows/logs.json".into()),
+            ("GET", "/workflows/logs/1.json".into()),
         ];
         for (method, path) in &routes {
             for key in [None, Some("0".repeat(40)), Some(org_admin.clone())] {
@@ -706,6 +708,118 @@ async fn workflow_view_renders_dot_and_mermaid() {
             .unwrap();
         assert!(dot.contains("1 [label=") && dot.contains("shape=diamond"));
         assert!(dot.contains("2 -> 3 [label=\"output_1\"];"));
+    })
+    .await;
+}
+
+/// §12 run log: runs listed newest first, filtered by workflow, trigger and outcome, paged by
+/// cursor; a run's page shows its nodes; bad filters are 400.
+#[tokio::test]
+async fn run_log_lists_filters_pages_and_details() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/workflows/executeWorkflow/{id}.json");
+        for tag in ["tlp:red", "tlp:green", "tlp:green", "tlp:red", "tlp:green"] {
+            let r = post(&app, &path, ADMIN_KEY, event(tag)).await;
+            assert_eq!(r.status(), 200);
+        }
+        let all: Value = get(&app, "/workflows/logs.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let runs = all["WorkflowRun"].as_array().unwrap();
+        assert_eq!(runs.len(), 5);
+        assert_eq!(runs[0]["outcome"], "success", "newest first");
+        assert_eq!(runs[1]["outcome"], "blocked");
+        assert!(all["next"].is_null());
+
+        let blocked: Value = get(&app, "/workflows/logs.json?outcome=blocked", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(blocked["WorkflowRun"].as_array().unwrap().len(), 2);
+        let by_trigger: Value = get(
+            &app,
+            "/workflows/logs.json?trigger_id=event-after-save",
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(by_trigger["WorkflowRun"], json!([]));
+        let by_workflow: Value = get(
+            &app,
+            &format!("/workflows/logs.json?workflow_id={id}&from=0"),
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(by_workflow["WorkflowRun"].as_array().unwrap().len(), 5);
+
+        let mut seen = Vec::new();
+        let mut url = "/workflows/logs.json?limit=2".to_owned();
+        loop {
+            let page: Value = get(&app, &url, ADMIN_KEY).await.json().await.unwrap();
+            seen.extend(
+                page["WorkflowRun"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["id"].clone()),
+            );
+            match page["next"].as_str() {
+                Some(next) => url = format!("/workflows/logs.json?limit=2&before={next}"),
+                None => break,
+            }
+        }
+        let expected: Vec<Value> = runs.iter().map(|r| r["id"].clone()).collect();
+        assert_eq!(seen, expected, "cursor paging lost or repeated runs");
+
+        let run_id = runs[1]["id"].as_str().unwrap();
+        let detail: Value = get(&app, &format!("/workflows/logs/{run_id}.json"), ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["WorkflowRun"]["outcome"], "blocked");
+        let nodes = detail["WorkflowRunNode"].as_array().unwrap();
+        let stop = nodes
+            .iter()
+            .find(|n| n["module_id"] == "stop-execution")
+            .expect("stop node in the trace");
+        assert_eq!(stop["node_id"], 3);
+        assert!(stop["errors"].to_string().contains("tlp:red data"));
+
+        assert_eq!(
+            get(&app, "/workflows/logs.json?outcome=maybe", ADMIN_KEY)
+                .await
+                .status(),
+            400
+        );
+        assert_eq!(
+            get(&app, "/workflows/logs.json?before=garbage", ADMIN_KEY)
+                .await
+                .status(),
+            400
+        );
+        assert_eq!(
+            get(&app, "/workflows/logs/999999.json", ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            get(&app, "/workflows/logs/abc.json", ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
     })
     .await;
 }

@@ -44,6 +44,8 @@ pub fn router() -> Router<AppState> {
             "/workflows/rebuildRedis",
             get(rebuild_redis).post(rebuild_redis),
         )
+        .route("/workflows/logs", get(list_runs))
+        .route("/workflows/logs/{run_id}", get(view_run))
 }
 
 /// MISP's answer to a successful state change.
@@ -323,5 +325,31 @@ async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json
     Ok(saved(
         "Nothing to rebuild: workflow state is kept in the database.",
         &uri,
+    ))
+}
+
+/// `GET /workflows/logs`: runs newest first; filters `workflow_id`, `trigger_id`, `outcome`,
+/// `from`/`to` (Unix seconds); `limit` and the `before` cursor for paging.
+async fn list_runs(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<app::backend::services::runs::RunQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::runs::list_runs(&state, &actor, &q).await?,
+    ))
+}
+
+/// `GET /workflows/logs/<run_id>`: one run with its per-node trace.
+async fn view_run(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = run_id
+        .parse()
+        .map_err(|_| ApiError::new(http::StatusCode::NOT_FOUND, "Invalid workflow run."))?;
+    Ok(Json(
+        app::backend::services::runs::view_run(&state, &actor, id).await?,
     ))
 }

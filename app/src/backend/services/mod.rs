@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod auth;
 pub mod blueprints;
 pub mod bootstrap;
+pub mod runs;
 pub mod settings;
 pub mod workflows;

@@ -70,3 +70,75 @@ pub async fn insert_run(
     }
     Ok(row.id)
 }
+
+/// Filters of the run log. `before` is a keyset cursor `(started_at, id)`: paging stays as fast
+/// on page 10,000 as on page 1.
+#[derive(Debug, Default, Clone)]
+pub struct RunFilter {
+    pub workflow_id: Option<i32>,
+    pub trigger_id: Option<String>,
+    pub outcome: Option<String>,
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    pub before: Option<(i64, i64)>,
+}
+
+/// Runs newest first, at most `limit`.
+pub async fn list_runs(
+    db: &impl ConnectionTrait,
+    filter: &RunFilter,
+    limit: u64,
+) -> Result<Vec<workflow_run::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+    let mut cond = Condition::all();
+    if let Some(id) = filter.workflow_id {
+        cond = cond.add(workflow_run::Column::WorkflowId.eq(id));
+    }
+    if let Some(trigger) = &filter.trigger_id {
+        cond = cond.add(workflow_run::Column::TriggerId.eq(trigger.as_str()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        cond = cond.add(workflow_run::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(from) = filter.from_us {
+        cond = cond.add(workflow_run::Column::StartedAt.gte(from));
+    }
+    if let Some(to) = filter.to_us {
+        cond = cond.add(workflow_run::Column::StartedAt.lt(to));
+    }
+    if let Some((started, id)) = filter.before {
+        cond = cond.add(
+            Condition::any()
+                .add(workflow_run::Column::StartedAt.lt(started))
+                .add(
+                    Condition::all()
+                        .add(workflow_run::Column::StartedAt.eq(started))
+                        .add(workflow_run::Column::Id.lt(id)),
+                ),
+        );
+    }
+    workflow_run::Entity::find()
+        .filter(cond)
+        .order_by_desc(workflow_run::Column::StartedAt)
+        .order_by_desc(workflow_run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A run and its nodes in execution order.
+pub async fn find_run(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<(workflow_run::Model, Vec<workflow_run_node::Model>)>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let Some(run) = workflow_run::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let nodes = workflow_run_node::Entity::find()
+        .filter(workflow_run_node::Column::RunId.eq(id))
+        .order_by_asc(workflow_run_node::Column::Seq)
+        .all(db)
+        .await?;
+    Ok(Some((run, nodes)))
+}
