@@ -823,3 +823,62 @@ async fn run_log_lists_filters_pages_and_details() {
     })
     .await;
 }
+
+/// massToggleField switches several modules at once; one unknown id changes nothing.
+#[tokio::test]
+async fn mass_toggle_switches_modules_all_or_nothing() {
+    for_each_backend(|app| async move {
+        let path = "/workflows/massToggleField/enabled/1/0.json";
+        let r: Value = post(
+            &app,
+            path,
+            ADMIN_KEY,
+            json!({"Workflow": {"module_ids": "[\"count-if\", \"threat-level-if\"]"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(r["count"], 2);
+        let logic: Vec<Value> = get(
+            &app,
+            "/workflows/moduleIndex.json?type=logic&enabled=1",
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(logic.iter().any(|m| m["id"] == "count-if"));
+        assert!(logic.iter().any(|m| m["id"] == "threat-level-if"));
+
+        let r = post(
+            &app,
+            "/workflows/massToggleField/enabled/0/0.json",
+            ADMIN_KEY,
+            json!({"Workflow": {"module_ids": ["count-if", "nope"]}}),
+        )
+        .await;
+        assert_eq!(r.status(), 404);
+        let logic: Vec<Value> = get(
+            &app,
+            "/workflows/moduleIndex.json?type=logic&enabled=1",
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(
+            logic.iter().any(|m| m["id"] == "count-if"),
+            "a refused mass toggle changed a module"
+        );
+        assert_eq!(
+            post(&app, path, ADMIN_KEY, json!({"Workflow": {}}))
+                .await
+                .status(),
+            400
+        );
+    })
+    .await;
+}

@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
             "/workflows/rebuildRedis",
             get(rebuild_redis).post(rebuild_redis),
         )
+        .route(
+            "/workflows/massToggleField/enabled/{enabled}/{is_trigger}",
+            post(mass_toggle),
+        )
         .route("/workflows/logs", get(list_runs))
         .route("/workflows/logs/{run_id}", get(view_run))
 }
@@ -352,4 +356,36 @@ async fn view_run(
     Ok(Json(
         app::backend::services::runs::view_run(&state, &actor, id).await?,
     ))
+}
+
+/// `POST /workflows/massToggleField/enabled/<0|1>/<is_trigger>` with `Workflow.module_ids`
+/// (a JSON list, or that list as a JSON string as MISP's UI sends it).
+async fn mass_toggle(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((enabled, is_trigger)): Path<(String, String)>,
+    uri: OriginalUri,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let bad = || {
+        ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            "`module_ids` must be a list of module ids.",
+        )
+    };
+    let ids = match body.unwrap_model("Workflow").get("module_ids").cloned() {
+        Some(Value::String(text)) => {
+            serde_json::from_str::<Vec<String>>(&text).map_err(|_| bad())?
+        }
+        Some(list @ Value::Array(_)) => {
+            serde_json::from_value::<Vec<String>>(list).map_err(|_| bad())?
+        }
+        _ => return Err(bad()),
+    };
+    let enabled = flag(&enabled)?;
+    let count = service::mass_toggle(&state, &actor, &ids, enabled, flag(&is_trigger)?).await?;
+    let verb = if enabled { "enabled" } else { "disabled" };
+    let Json(mut body) = saved(&format!("{count} modules {verb}"), &uri);
+    body["count"] = json!(count);
+    Ok(Json(body))
 }

@@ -729,3 +729,32 @@ pub async fn workflow_graph(
             AppError::Internal
         })
 }
+
+/// `massToggleField/enabled/<0|1>/<is_trigger>`: switches several modules (or triggers) at
+/// once. Every id is checked first, so an unknown id changes nothing. Returns how many changed.
+pub async fn mass_toggle(
+    state: &AppState,
+    actor: &Principal,
+    module_ids: &[String],
+    enabled: bool,
+    is_trigger: bool,
+) -> Result<usize, AppError> {
+    actor.require_site_admin_writer()?;
+    let registry = state.workflows.registry();
+    for id in module_ids {
+        let kind = registry
+            .get(id)
+            .map(|m| m.config().kind)
+            .ok_or_else(|| AppError::NotFound(format!("Invalid module `{id}`.")))?;
+        if (kind == ModuleKind::Trigger) != is_trigger {
+            return Err(AppError::Invalid(format!(
+                "`{id}` is {}a trigger.",
+                if is_trigger { "not " } else { "" }
+            )));
+        }
+    }
+    for id in module_ids {
+        toggle_module(state, actor, id, enabled, is_trigger).await?;
+    }
+    Ok(module_ids.len())
+}
