@@ -882,3 +882,108 @@ async fn mass_toggle_switches_modules_all_or_nothing() {
     })
     .await;
 }
+
+/// §11 debug mode: with debug on, the run's reports reach `<Plugin.Workflow_debug_url>/<trigger>`
+/// in order — init, one per node, end — with MISP's paths and body shape; with debug off,
+/// nothing is sent.
+#[tokio::test]
+async fn debug_mode_posts_reports_to_the_debug_url() {
+    for_each_backend(|app| async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Value)>();
+        let sink =
+            axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::Json<Value>| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send((uri.to_string(), body.0));
+                    "ok"
+                }
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink_addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, sink).await.unwrap() });
+
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let set = post(
+            &app,
+            "/servers/serverSettingsEdit/Plugin.Workflow_debug_url.json",
+            ADMIN_KEY,
+            json!({"value": format!("http://{sink_addr}")}),
+        )
+        .await;
+        assert_eq!(set.status(), 200);
+
+        // Debug off: a run sends nothing.
+        post(
+            &app,
+            &format!("/workflows/executeWorkflow/{id}.json"),
+            ADMIN_KEY,
+            event("tlp:red"),
+        )
+        .await;
+        post(
+            &app,
+            &format!("/workflows/debugToggleField/{id}/1.json"),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await;
+        post(
+            &app,
+            &format!("/workflows/executeWorkflow/{id}.json"),
+            ADMIN_KEY,
+            event("tlp:red"),
+        )
+        .await;
+
+        let mut reports = Vec::new();
+        loop {
+            let (path, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+                .await
+                .expect("debug reports did not arrive")
+                .unwrap();
+            let end = path.contains("/end?");
+            reports.push((path, body));
+            if end {
+                break;
+            }
+        }
+        let paths: Vec<&str> = reports.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths.first().copied(),
+            Some("/event-publish/init?type=blocking"),
+            "{paths:?}"
+        );
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("/event-publish/exec/tag-if?result=success")),
+            "{paths:?}"
+        );
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("/event-publish/exec/stop-execution?result=")),
+            "{paths:?}"
+        );
+        assert_eq!(
+            paths.last().copied(),
+            Some("/event-publish/end?outcome=blocked")
+        );
+        let (_, init) = &reports[0];
+        assert!(init["data"].get("original").is_some() && init["data"].get("normalized").is_some());
+        assert_eq!(init["source"]["node_id"], "");
+        let stop = reports
+            .iter()
+            .find(|(p, _)| p.contains("stop-execution"))
+            .unwrap();
+        assert_eq!(stop.1["source"]["node_id"], 3);
+        assert_eq!(stop.1["source"]["module_id"], "stop-execution");
+        assert!(stop.1["timestamp"].is_string());
+        assert!(
+            rx.try_recv().is_err(),
+            "reports from the run with debug off"
+        );
+    })
+    .await;
+}

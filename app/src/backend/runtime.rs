@@ -68,6 +68,61 @@ impl ModuleSwitches for ModuleStates {
     }
 }
 
+/// Debug mode (spec §11): each report is POSTed to `<Plugin.Workflow_debug_url>/<trigger_id><path>`
+/// with a 5-second timeout. Reports go through a queue to one delivery task, so they arrive in
+/// order and a slow or dead sink never delays a run; when the queue is full, reports are dropped
+/// with a warning.
+pub struct HttpDebugSink {
+    queue: tokio::sync::mpsc::Sender<(String, String, serde_json::Value)>,
+}
+
+/// Reports waiting for delivery before new ones are dropped.
+const DEBUG_QUEUE: usize = 1024;
+/// MISP's timeout for a debug POST.
+pub const DEBUG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl HttpDebugSink {
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (queue, mut reports) =
+            tokio::sync::mpsc::channel::<(String, String, serde_json::Value)>(DEBUG_QUEUE);
+        let client = reqwest::Client::builder()
+            .timeout(DEBUG_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        tokio::spawn(async move {
+            while let Some((trigger_id, path, body)) = reports.recv().await {
+                let base = match crate::backend::store::settings::find_setting(
+                    &db,
+                    "Plugin.Workflow_debug_url",
+                )
+                .await
+                {
+                    Ok(Some(serde_json::Value::String(url))) => url,
+                    _ => "http://127.0.0.1:27051".to_owned(),
+                };
+                let url = format!("{}/{trigger_id}{path}", base.trim_end_matches('/'));
+                if let Err(e) = client.post(&url).json(&body).send().await {
+                    tracing::warn!(target: "workflow", %url, error = %e, "debug report not delivered");
+                }
+            }
+        });
+        Self { queue }
+    }
+}
+
+#[async_trait::async_trait]
+impl engine::DebugSink for HttpDebugSink {
+    async fn post(&self, trigger_id: &str, path: &str, body: serde_json::Value) {
+        if self
+            .queue
+            .try_send((trigger_id.to_owned(), path.to_owned(), body))
+            .is_err()
+        {
+            tracing::warn!(target: "workflow", trigger_id, path, "debug report dropped: the debug sink is not keeping up");
+        }
+    }
+}
+
 /// Counter in the `workflows` row; log records as `workflow-execution.log` lines in the
 /// `workflow` tracing target (debug-only records at debug level).
 struct DbRunLog {
@@ -113,7 +168,7 @@ impl WorkflowRuntime {
     pub async fn start(db: &DatabaseConnection) -> Result<Self, AppError> {
         let modules = Arc::new(ModuleStates::load(db).await?);
         let services = Services {
-            debug: Arc::new(NoopSinks),
+            debug: Arc::new(HttpDebugSink::start(db.clone())),
             log: Arc::new(DbRunLog { db: db.clone() }),
             queue: Arc::new(NoQueue),
             clock: Arc::new(SystemClock::default()),

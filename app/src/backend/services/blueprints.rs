@@ -4,6 +4,7 @@ use engine::Graph;
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
+use super::input::{check_text, optional_unix_time, optional_uuid};
 use crate::backend::entities::workflow_blueprint;
 use crate::backend::store::blueprints::{self as store, BlueprintFields, BlueprintFilter};
 use crate::backend::{now, AppState, Principal};
@@ -145,32 +146,15 @@ fn fields(
         .map(str::to_owned)
         .or_else(|| current.map(|c| c.description.clone()))
         .unwrap_or_default();
-    for (field, value) in [("name", &name), ("description", &description)] {
-        if value.chars().count() > 191 {
-            return Err(AppError::Invalid(format!(
-                "The {field} must be at most 191 characters long."
-            )));
-        }
-    }
-    let uuid = match input
-        .uuid
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
-        Some(u) => uuid::Uuid::parse_str(u)
-            .map_err(|_| AppError::Invalid(format!("`{u}` is not a valid UUID.")))?
-            .to_string(),
+    let name = check_text("name", &name, 191)?;
+    let description = check_text("description", &description, 191)?;
+    let uuid = match optional_uuid(input.uuid.as_deref())? {
+        Some(u) => u,
         None => current
             .map(|c| c.uuid.clone())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
-    let timestamp = match &input.timestamp {
-        Some(Value::String(s)) => s.parse().ok(),
-        Some(Value::Number(n)) => n.as_i64(),
-        _ => None,
-    }
-    .unwrap_or_else(now);
+    let timestamp = optional_unix_time(input.timestamp.as_ref())?.unwrap_or_else(now);
     Ok(BlueprintFields {
         uuid,
         name,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod blueprints;
 pub mod bootstrap;
+pub mod input;
 pub mod runs;
 pub mod settings;
 pub mod workflows;

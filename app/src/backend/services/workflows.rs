@@ -6,6 +6,7 @@ use engine::{Graph, ModuleKind, ModuleSwitches, RunInput, RunReport, WorkflowInf
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
+use super::input::{check_text, loose_bool, optional_unix_time, optional_uuid};
 use crate::backend::entities::workflow;
 use crate::backend::store::{runs, settings, workflows};
 use crate::backend::{now, AppState, Principal};
@@ -175,16 +176,6 @@ fn check_trigger(state: &AppState, trigger_id: &str) -> Result<(), AppError> {
     }
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(AppError::Invalid(format!(
-            "The {field} must be at most {max} characters long."
-        )));
-    }
-    Ok(value.to_owned())
-}
-
 /// `POST /workflows/add` input (`{"Workflow": {…}}`).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AddWorkflow {
@@ -200,16 +191,6 @@ pub struct AddWorkflow {
     pub debug_enabled: Option<Value>,
     #[serde(default)]
     pub uuid: Option<String>,
-}
-
-/// MISP sends booleans as `true`, `1`, `"1"` or `"true"`.
-pub fn loose_bool(value: Option<&Value>) -> bool {
-    match value {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_i64().is_some_and(|n| n != 0),
-        Some(Value::String(s)) => matches!(s.as_str(), "1" | "true" | "on" | "yes"),
-        _ => false,
-    }
 }
 
 pub async fn add_workflow(
@@ -240,17 +221,8 @@ pub async fn add_workflow(
         }
     };
     let data = validate_for_save(state, trigger_id, &data)?;
-    let uuid = match input
-        .uuid
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
-        Some(u) => uuid::Uuid::parse_str(u)
-            .map_err(|_| AppError::Invalid(format!("`{u}` is not a valid UUID.")))?
-            .to_string(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    let uuid =
+        optional_uuid(input.uuid.as_deref())?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let name = match input
         .name
         .as_deref()
@@ -331,20 +303,7 @@ pub async fn edit_workflow(
 ) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
     let current = find(state, id_or_uuid).await?;
-    let expected = match &input.timestamp {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(
-            s.parse::<i64>()
-                .map_err(|_| AppError::Invalid("The timestamp must be a Unix time.".into()))?,
-        ),
-        Some(_) => {
-            return Err(AppError::Invalid(
-                "The timestamp must be a Unix time.".into(),
-            ))
-        }
-    };
+    let expected = optional_unix_time(input.timestamp.as_ref())?;
     let data = match &input.data {
         Some(data) => validate_for_save(state, &current.trigger_id, &parse_graph_input(data)?)?,
         None => current.data.clone(),
