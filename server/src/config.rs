@@ -21,6 +21,8 @@ pub struct Config {
     /// `FLOWGATE_COOKIE_SECURE`: mark the session cookie `Secure` (default true; browsers
     /// accept it on http://127.0.0.1 and http://localhost too).
     pub cookie_secure: bool,
+    /// `FLOWGATE_LOG_DIR`: where `workflow-execution.log` is written (default `data/logs`).
+    pub log_dir: std::path::PathBuf,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -48,6 +50,9 @@ impl Config {
             admin_api_key: var("FLOWGATE_ADMIN_API_KEY"),
             host_org: var("FLOWGATE_HOST_ORG").unwrap_or_else(|| "ORGNAME".into()),
             cookie_secure,
+            log_dir: var("FLOWGATE_LOG_DIR")
+                .unwrap_or_else(|| "data/logs".into())
+                .into(),
         })
     }
 }
@@ -69,6 +74,7 @@ impl std::fmt::Debug for Config {
             )
             .field("host_org", &self.host_org)
             .field("cookie_secure", &self.cookie_secure)
+            .field("log_dir", &self.log_dir)
             .finish()
     }
 }

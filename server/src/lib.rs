@@ -97,3 +97,22 @@ pub fn spawn_session_cleanup(
         }
     })
 }
+
+/// Prunes the run log every `period` by the retention settings
+/// (`Plugin.Workflow_log_retention_days`, `Plugin.Workflow_log_max_runs`).
+pub fn spawn_run_log_prune(
+    db: sea_orm::DatabaseConnection,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            match app::backend::services::runs::prune_runs(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "pruned the workflow run log"),
+                Err(e) => tracing::warn!(error = %e, "run-log pruning failed"),
+            }
+        }
+    })
+}

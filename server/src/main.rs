@@ -76,7 +76,10 @@ async fn serve() -> anyhow::Result<()> {
     let leptos = get_configuration(None).context("reading the Leptos configuration")?;
     let mut leptos_options = leptos.leptos_options;
     leptos_options.site_addr = config.addr;
-    let workflows = app::backend::runtime::WorkflowRuntime::start(&db)
+    let runtime_options = app::backend::runtime::RuntimeOptions {
+        execution_log: Some(config.log_dir.join("workflow-execution.log")),
+    };
+    let workflows = app::backend::runtime::WorkflowRuntime::start(&db, runtime_options)
         .await
         .map_err(|e| anyhow::anyhow!("workflow engine start-up failed: {e}"))?;
     let state = AppState {
@@ -92,6 +95,7 @@ async fn serve() -> anyhow::Result<()> {
         },
     );
     let cleanup = spawn_session_cleanup(DbSessionStore::new(db.clone()), Duration::from_secs(3600));
+    let prune = server::spawn_run_log_prune(db.clone(), Duration::from_secs(3600));
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -110,6 +114,7 @@ async fn serve() -> anyhow::Result<()> {
     .await
     .context("server error")?;
     cleanup.abort();
+    prune.abort();
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use engine::services::{LogLevel, LogRecord, NoopSinks, SystemClock};
-use engine::{ConcurrentJob, Engine, ModuleSwitches, Registry, RunLog, Services, TaskQueue};
+use engine::{Engine, ModuleSwitches, Registry, RunLog, Services};
 use sea_orm::DatabaseConnection;
 
 use crate::backend::store::{module_states, workflows};
@@ -123,18 +123,53 @@ impl engine::DebugSink for HttpDebugSink {
     }
 }
 
-/// Counter in the `workflows` row; log records as `workflow-execution.log` lines in the
-/// `workflow` tracing target (debug-only records at debug level).
+/// Counter in the `workflows` row; log records as lines of MISP's `workflow-execution.log`
+/// (spec §12), appended by one writer task, and in the `workflow` tracing target.
 struct DbRunLog {
     db: DatabaseConnection,
+    file: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+/// Appends lines to `path` (folder created if missing) from a channel, in order.
+fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSender<String> {
+    use tokio::io::AsyncWriteExt;
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        if let Some(dir) = path.parent() {
+            let _ = tokio::fs::create_dir_all(dir).await;
+        }
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .await;
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot open the workflow execution log");
+                return;
+            }
+        };
+        while let Some(mut line) = lines.recv().await {
+            line.push('\n');
+            if let Err(e) = file.write_all(line.as_bytes()).await {
+                tracing::error!(path = %path.display(), error = %e, "cannot write the workflow execution log");
+            }
+        }
+    });
+    tx
 }
 
 #[async_trait::async_trait]
 impl RunLog for DbRunLog {
     async fn record(&self, record: LogRecord) {
+        let line = record.file_line();
         match record.level {
-            LogLevel::Debug => tracing::debug!(target: "workflow", "{}", record.file_line()),
-            LogLevel::Error => tracing::warn!(target: "workflow", "{}", record.file_line()),
+            LogLevel::Debug => tracing::debug!(target: "workflow", "{line}"),
+            LogLevel::Error => tracing::warn!(target: "workflow", "{line}"),
+        }
+        if let Some(file) = &self.file {
+            let _ = file.send(line);
         }
     }
 
@@ -148,15 +183,11 @@ impl RunLog for DbRunLog {
     }
 }
 
-/// Concurrent tasks need the durable queue of a later milestone; until then a concurrent-task
-/// node fails visibly instead of silently dropping its branches.
-struct NoQueue;
-
-#[async_trait::async_trait]
-impl TaskQueue for NoQueue {
-    async fn enqueue(&self, job: ConcurrentJob) -> Result<(), engine::services::QueueError> {
-        NoopSinks.enqueue(job).await
-    }
+/// Where the runtime writes besides the database.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeOptions {
+    /// MISP's `workflow-execution.log`; `None` writes no file.
+    pub execution_log: Option<std::path::PathBuf>,
 }
 
 pub struct WorkflowRuntime {
@@ -165,12 +196,17 @@ pub struct WorkflowRuntime {
 }
 
 impl WorkflowRuntime {
-    pub async fn start(db: &DatabaseConnection) -> Result<Self, AppError> {
+    pub async fn start(db: &DatabaseConnection, options: RuntimeOptions) -> Result<Self, AppError> {
         let modules = Arc::new(ModuleStates::load(db).await?);
         let services = Services {
             debug: Arc::new(HttpDebugSink::start(db.clone())),
-            log: Arc::new(DbRunLog { db: db.clone() }),
-            queue: Arc::new(NoQueue),
+            log: Arc::new(DbRunLog {
+                db: db.clone(),
+                file: options.execution_log.map(start_log_file),
+            }),
+            // Concurrent tasks need the durable queue of a later milestone; until then a
+            // concurrent-task node fails visibly ("no task queue configured").
+            queue: Arc::new(NoopSinks),
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
         };

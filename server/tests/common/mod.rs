@@ -136,7 +136,7 @@ async fn serve(
     db: DatabaseConnection,
     options: RouterOptions,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let workflows = app::backend::runtime::WorkflowRuntime::start(&db)
+    let workflows = app::backend::runtime::WorkflowRuntime::start(&db, Default::default())
         .await
         .unwrap();
     let state = AppState {

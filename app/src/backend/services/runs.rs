@@ -102,3 +102,24 @@ pub async fn view_run(state: &AppState, actor: &Principal, id: i64) -> Result<Va
         json!({"WorkflowRun": run_json(&run), "WorkflowRunNode": nodes.iter().map(node_json).collect::<Vec<_>>()}),
     )
 }
+
+/// Applies the retention settings: runs older than `Plugin.Workflow_log_retention_days` go, then
+/// the oldest beyond `Plugin.Workflow_log_max_runs`. Returns how many runs were deleted.
+pub async fn prune_runs(db: &sea_orm::DatabaseConnection) -> Result<u64, AppError> {
+    use crate::backend::store::settings::find_setting;
+    let days = find_setting(db, "Plugin.Workflow_log_retention_days")
+        .await?
+        .and_then(|v| v.as_i64())
+        .unwrap_or(30);
+    let max_runs = find_setting(db, "Plugin.Workflow_log_max_runs")
+        .await?
+        .and_then(|v| v.as_u64())
+        .unwrap_or(1_000_000);
+    let now_us = crate::backend::now().saturating_mul(1_000_000);
+    let mut deleted =
+        store::delete_runs_before(db, now_us - days.saturating_mul(86_400_000_000)).await?;
+    if let Some(cutoff) = store::nth_newest_started_at(db, max_runs.saturating_sub(1)).await? {
+        deleted += store::delete_runs_before(db, cutoff).await?;
+    }
+    Ok(deleted)
+}

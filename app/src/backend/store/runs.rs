@@ -142,3 +142,43 @@ pub async fn find_run(
         .await?;
     Ok(Some((run, nodes)))
 }
+
+/// The start time of the `n`-th newest run (0-based), if there are more than `n` runs.
+pub async fn nth_newest_started_at(
+    db: &impl ConnectionTrait,
+    n: u64,
+) -> Result<Option<i64>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    workflow_run::Entity::find()
+        .select_only()
+        .column(workflow_run::Column::StartedAt)
+        .order_by_desc(workflow_run::Column::StartedAt)
+        .offset(n)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+/// Deletes runs that started before `started_at_us` (µs), with their nodes; returns how many runs.
+pub async fn delete_runs_before(
+    db: &impl ConnectionTrait,
+    started_at_us: i64,
+) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::Query;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let old_runs = Query::select()
+        .column(workflow_run::Column::Id)
+        .from(workflow_run::Entity)
+        .and_where(workflow_run::Column::StartedAt.lt(started_at_us))
+        .to_owned();
+    workflow_run_node::Entity::delete_many()
+        .filter(workflow_run_node::Column::RunId.in_subquery(old_runs))
+        .exec(db)
+        .await?;
+    Ok(workflow_run::Entity::delete_many()
+        .filter(workflow_run::Column::StartedAt.lt(started_at_us))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

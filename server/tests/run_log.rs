@@ -1,0 +1,138 @@
+//! §12 execution log: MISP's `workflow-execution.log` lines, and run-log retention.
+mod common;
+
+use app::backend::runtime::{RuntimeOptions, WorkflowRuntime};
+use app::backend::store::runs::{insert_run, NewRun};
+use app::backend::store::settings::upsert_setting;
+use app::backend::AppState;
+use common::{for_each_backend, ADMIN_EMAIL};
+use serde_json::json;
+
+fn run_at(started_at_us: i64) -> NewRun {
+    NewRun {
+        workflow_id: 1,
+        trigger_id: "event-publish".into(),
+        started_at_us,
+        duration_us: 10,
+        success: true,
+        outcome: "success".into(),
+        outcome_text: String::new(),
+        user_id: 1,
+        action: "test".into(),
+        debug: false,
+        walk: "{}".into(),
+    }
+}
+
+/// Runs older than the retention days go; beyond the maximum count the oldest go; the rest stay.
+#[tokio::test]
+async fn prune_applies_retention_days_and_max_runs() {
+    for_each_backend(|app| async move {
+        let now_us = app::backend::now() * 1_000_000;
+        let day = 86_400_000_000i64;
+        for age_days in [40, 35, 3, 2, 1] {
+            insert_run(&app.db, run_at(now_us - age_days * day), vec![])
+                .await
+                .unwrap();
+        }
+        let deleted = app::backend::services::runs::prune_runs(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(deleted, 2, "30-day default retention");
+
+        upsert_setting(&app.db, "Plugin.Workflow_log_max_runs", &json!(2))
+            .await
+            .unwrap();
+        let deleted = app::backend::services::runs::prune_runs(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let left = app::backend::entities::workflow_run::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 2);
+        assert!(left
+            .iter()
+            .all(|r| r.started_at >= now_us - 2 * day - 1_000_000));
+        assert_eq!(
+            app::backend::entities::workflow_run::Entity::find()
+                .count(&app.db)
+                .await
+                .unwrap(),
+            2
+        );
+    })
+    .await;
+}
+
+/// A blocked run writes MISP's file line `[date] Workflow(<trigger>:<id>). Execution stopped. …`.
+#[tokio::test]
+async fn blocked_runs_write_the_execution_log_file() {
+    let app = common::spawn_sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs/workflow-execution.log");
+    let runtime = WorkflowRuntime::start(
+        &app.db,
+        RuntimeOptions {
+            execution_log: Some(file.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    let state = AppState {
+        db: app.db.clone(),
+        workflows: std::sync::Arc::new(runtime),
+        leptos_options: common::leptos_options(),
+        login_throttle: Default::default(),
+    };
+    let admin = app.principal(ADMIN_EMAIL).await;
+    let graph = json!({
+        "1": {"id": 1, "data": {"id": "event-publish", "module_type": "trigger", "indexed_params": []}, "inputs": [],
+              "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}}},
+        "2": {"id": 2, "data": {"id": "stop-execution", "module_type": "action", "indexed_params": {"message": "stopped by test"}},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}}, "outputs": []}
+    });
+    let added = app::backend::services::workflows::add_workflow(
+        &state,
+        &admin,
+        app::backend::services::workflows::AddWorkflow {
+            trigger_id: Some("event-publish".into()),
+            data: Some(graph),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+    let result = app::backend::services::workflows::execute_workflow(
+        &state,
+        &admin,
+        &id,
+        json!({"Event": {"id": "1"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result["outcome"], "blocked");
+
+    let expected = format!("Workflow(event-publish:{id}). Execution stopped.");
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains(&expected) {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains(&expected))
+        .unwrap_or_else(|| panic!("no line in {text:?}"));
+    assert!(
+        line.starts_with('[') && line.as_bytes()[20] == b']',
+        "{line}"
+    );
+    assert!(line.contains("stopped by test"), "{line}");
+}
