@@ -69,6 +69,8 @@ fn bench(c: &mut Criterion) {
     let rt = runtime();
     let db = rt.block_on(seeded());
     let mut group = c.benchmark_group("run_log_1m");
+    // Seed pattern: run n belongs to workflow n % 20 + 1 and is blocked when n % 10 == 0,
+    // failed when n % 10 == 1; every case below matches at least one page of runs.
     let cases: Vec<(&str, RunFilter)> = vec![
         ("newest_page", RunFilter::default()),
         (
@@ -109,7 +111,7 @@ fn bench(c: &mut Criterion) {
         (
             "workflow_and_outcome",
             RunFilter {
-                workflow_id: Some(3),
+                workflow_id: Some(2),
                 outcome: Some("failure".into()),
                 ..Default::default()
             },
