@@ -987,3 +987,57 @@ async fn debug_mode_posts_reports_to_the_debug_url() {
     })
     .await;
 }
+
+/// §6.6 ad-hoc workflows: empty data creates `adhoc_<max(id)+1>` holding only its trigger; it is
+/// listed with its scope; a disabled ad-hoc trigger runs nothing; enabled, it runs on the passed
+/// data; event-based scopes are refused clearly.
+#[tokio::test]
+async fn adhoc_workflows_are_created_listed_enabled_and_run() {
+    for_each_backend(|app| async move {
+        add_gate(&app).await;
+        let added: Value = post(&app, "/workflows/add.json", ADMIN_KEY, json!({"Workflow": {"name": "Manual gate", "data": ""}})).await.json().await.unwrap();
+        let wf = &added["Workflow"];
+        let trigger_id = wf["trigger_id"].as_str().unwrap().to_owned();
+        assert_eq!(trigger_id, "adhoc_2", "max(id)+1");
+        assert_eq!(wf["data"]["1"]["data"]["id"], trigger_id);
+        assert_eq!(wf["listening_triggers"][0]["is_adhoc"], true);
+        let id = wf["id"].as_str().unwrap().to_owned();
+
+        let listed: Vec<Value> = get(&app, "/workflows/adhoc.json", ADMIN_KEY).await.json().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0]["id"], trigger_id);
+        assert_eq!(listed[0]["trigger_scope"], "passed_roaming_data");
+        assert_eq!(listed[0]["disabled"], true);
+        assert_eq!(listed[0]["Workflow"]["name"], "Manual gate");
+
+        // Trigger → stop-execution, saved through edit.
+        let mut graph = wf["data"].clone();
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = json!({"id": 2, "name": "Stop execution", "class": "block-type-default", "typenode": false,
+            "data": {"id": "stop-execution", "name": "Stop execution", "module_type": "action", "indexed_params": {"message": "manual stop"}},
+            "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}}, "outputs": [], "pos_x": 300, "pos_y": 0});
+        let edited = post(&app, &format!("/workflows/edit/{id}.json"), ADMIN_KEY, json!({"Workflow": {"data": graph}})).await;
+        assert_eq!(edited.status(), 200);
+
+        let path = format!("/workflows/executeWorkflow/{id}.json");
+        let disabled: Value = post(&app, &path, ADMIN_KEY, json!({"x": 1})).await.json().await.unwrap();
+        assert_eq!(disabled["success"], false);
+        assert!(disabled["outcome"].as_str().unwrap().contains("disabled"));
+
+        assert_eq!(post(&app, &format!("/workflows/toggleModule/{trigger_id}/1/1.json"), ADMIN_KEY, json!({})).await.status(), 200);
+        // Ad-hoc triggers take MISP core format, like the event triggers.
+        let ran: Value = post(&app, &path, ADMIN_KEY, event("tlp:green")).await.json().await.unwrap();
+        assert_eq!(ran["outcome"], "blocked", "{ran}");
+
+        let mut events_scope = graph.clone();
+        events_scope["1"]["data"]["indexed_params"]["scope"] = json!("events");
+        assert_eq!(post(&app, &format!("/workflows/edit/{id}.json"), ADMIN_KEY, json!({"Workflow": {"data": events_scope}})).await.status(), 200);
+        assert_eq!(post(&app, &path, ADMIN_KEY, json!({})).await.status(), 400);
+
+        let explicit = post(&app, "/workflows/add.json", ADMIN_KEY, json!({"Workflow": {"trigger_id": "adhoc_9", "data": ""}})).await;
+        assert_eq!(explicit.status(), 400);
+        let no_trigger = post(&app, "/workflows/add.json", ADMIN_KEY, json!({"Workflow": {"data": publish_gate()}})).await;
+        assert_eq!(no_trigger.status(), 400);
+    })
+    .await;
+}

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
             post(delete_workflow).delete(delete_workflow),
         )
         .route("/workflows/triggers", get(list_triggers))
+        .route("/workflows/adhoc", get(list_adhoc))
         .route("/workflows/moduleIndex", get(module_index))
         .route("/workflows/moduleView/{module_id}", get(view_module))
         .route(
@@ -388,4 +389,21 @@ async fn mass_toggle(
     let Json(mut body) = saved(&format!("{count} modules {verb}"), &uri);
     body["count"] = json!(count);
     Ok(Json(body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// `GET /workflows/adhoc`: ad-hoc workflows with their trigger's scope and filters.
+async fn list_adhoc(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(
+        service::list_adhoc(&state, &actor, q.page.unwrap_or(1), q.limit.unwrap_or(60)).await?,
+    ))
 }

@@ -17,6 +17,37 @@ pub fn trigger_setting(trigger_id: &str) -> String {
     format!("Plugin.Workflow_triggers_{trigger_id}")
 }
 
+/// The number `n` of an ad-hoc trigger id `adhoc_<n>`.
+pub fn adhoc_number(trigger_id: &str) -> Option<u64> {
+    trigger_id.strip_prefix("adhoc_")?.parse().ok()
+}
+
+/// The config of a hook trigger (from the registry) or of an ad-hoc trigger `adhoc_<n>`.
+fn trigger_config(state: &AppState, trigger_id: &str) -> Option<engine::ModuleConfig> {
+    use engine::Module;
+    match state.workflows.registry().get(trigger_id) {
+        Some(module) if module.config().kind == ModuleKind::Trigger => {
+            Some(module.config().clone())
+        }
+        Some(_) => None,
+        None => adhoc_number(trigger_id).map(|n| {
+            engine::modules::triggers::Trigger::adhoc(n)
+                .config()
+                .clone()
+        }),
+    }
+}
+
+/// Whether a trigger is switched on: hook triggers by their setting, ad-hoc ones by their
+/// module switch (MISP: the Redis set of enabled ad-hoc workflows).
+fn trigger_enabled(state: &AppState, enabled: &HashMap<String, bool>, trigger_id: &str) -> bool {
+    if adhoc_number(trigger_id).is_some() {
+        state.workflows.modules.is_enabled(trigger_id)
+    } else {
+        enabled.get(trigger_id).copied().unwrap_or(false)
+    }
+}
+
 /// Enabled hook triggers, from their settings (one query).
 async fn enabled_triggers(state: &AppState) -> Result<HashMap<String, bool>, AppError> {
     let prefix = trigger_setting("");
@@ -39,20 +70,12 @@ fn workflow_json(
     enabled: &HashMap<String, bool>,
 ) -> Value {
     let data: Value = serde_json::from_str(&model.data).unwrap_or_else(|_| json!({}));
-    let registry = state.workflows.registry();
     let listening: Vec<Value> = Graph::from_value(&data)
         .map(|graph| {
             graph
-                .nodes
-                .iter()
-                .filter_map(|node| registry.get(&node.module_id))
-                .filter(|module| module.config().kind == ModuleKind::Trigger)
-                .map(|module| {
-                    let id = &module.config().id;
-                    module
-                        .config()
-                        .to_misp_config(!enabled.get(id).copied().unwrap_or(false))
-                })
+                .triggers()
+                .filter_map(|node| trigger_config(state, &node.module_id))
+                .map(|config| config.to_misp_config(!trigger_enabled(state, enabled, &config.id)))
                 .collect()
         })
         .unwrap_or_default();
@@ -145,16 +168,7 @@ fn validate_for_save(state: &AppState, trigger_id: &str, data: &Value) -> Result
             errors,
         });
     }
-    let graph_triggers: Vec<&str> = graph
-        .nodes
-        .iter()
-        .filter(|n| {
-            registry
-                .get(&n.module_id)
-                .is_some_and(|m| m.config().kind == ModuleKind::Trigger)
-        })
-        .map(|n| n.module_id.as_str())
-        .collect();
+    let graph_triggers: Vec<&str> = graph.triggers().map(|n| n.module_id.as_str()).collect();
     if graph_triggers != [trigger_id] {
         return Err(AppError::Rejected {
             message: "Cannot save a workflow whose trigger node differs from its trigger.".into(),
@@ -168,9 +182,9 @@ fn validate_for_save(state: &AppState, trigger_id: &str, data: &Value) -> Result
 }
 
 fn check_trigger(state: &AppState, trigger_id: &str) -> Result<(), AppError> {
-    match state.workflows.registry().get(trigger_id) {
-        Some(module) if module.config().kind == ModuleKind::Trigger => Ok(()),
-        _ => Err(AppError::Invalid(format!(
+    match trigger_config(state, trigger_id) {
+        Some(_) => Ok(()),
+        None => Err(AppError::Invalid(format!(
             "Unknown trigger `{trigger_id}`."
         ))),
     }
@@ -199,28 +213,44 @@ pub async fn add_workflow(
     input: AddWorkflow,
 ) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
-    let Some(trigger_id) = input
+    let requested = input
         .trigger_id
         .as_deref()
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-    else {
-        return Err(AppError::Invalid(
-            "A trigger_id is required (ad-hoc workflows are not available yet).".into(),
-        ));
+        .filter(|t| !t.is_empty());
+    let data_given = match &input.data {
+        None | Some(Value::Null) => false,
+        Some(Value::String(text)) => !text.trim().is_empty(),
+        Some(Value::Array(list)) => !list.is_empty(),
+        Some(Value::Object(map)) => !map.is_empty(),
+        Some(_) => true,
     };
-    check_trigger(state, trigger_id)?;
-    let data = match &input.data {
-        Some(data) if !matches!(data, Value::String(s) if s.trim().is_empty()) => {
-            parse_graph_input(data)?
-        }
-        _ => {
+    let (trigger_id, data) = match (requested, &input.data) {
+        (Some(t), _) if adhoc_number(t).is_some() => {
             return Err(AppError::Invalid(
-                "The workflow data (its graph) is required.".into(),
+                "Ad-hoc trigger ids are given by the server: send empty data and no trigger_id to add an ad-hoc workflow.".into(),
             ))
         }
+        (Some(t), Some(data)) if data_given => {
+            check_trigger(state, t)?;
+            (t.to_owned(), validate_for_save(state, t, &parse_graph_input(data)?)?)
+        }
+        (Some(t), _) => {
+            check_trigger(state, t)?;
+            return Err(AppError::Invalid("The workflow data (its graph) is required.".into()));
+        }
+        (None, _) if data_given => {
+            return Err(AppError::Invalid(
+                "A trigger_id is required (send empty data and no trigger_id to add an ad-hoc workflow).".into(),
+            ))
+        }
+        // MISP: empty data makes an ad-hoc workflow `adhoc_<max(id)+1>` holding only its trigger.
+        (None, _) => {
+            let n = u64::try_from(workflows::max_workflow_id(&state.db).await?).unwrap_or(0) + 1;
+            (format!("adhoc_{n}"), adhoc_graph(n).to_string())
+        }
     };
-    let data = validate_for_save(state, trigger_id, &data)?;
+    let trigger_id = trigger_id.as_str();
     let uuid =
         optional_uuid(input.uuid.as_deref())?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let name = match input
@@ -277,6 +307,28 @@ pub async fn add_workflow(
         state,
         &enabled_triggers(state).await?,
     ))
+}
+
+/// The graph of a new ad-hoc workflow: its trigger alone. Unlike MISP, whose default scope
+/// (`passed_filters`) is not one of the options and collects nothing, a new ad-hoc trigger runs
+/// on the data it is given (`passed_roaming_data`).
+fn adhoc_graph(n: u64) -> Value {
+    use engine::Module;
+    let trigger = engine::modules::triggers::Trigger::adhoc(n);
+    let config = trigger.config();
+    let mut data = config.to_misp_config(false);
+    data["indexed_params"] = json!({"scope": "passed_roaming_data", "filters": "{}"});
+    json!({"1": {
+        "id": 1,
+        "name": config.name,
+        "class": "block-type-trigger",
+        "typenode": false,
+        "data": data,
+        "inputs": [],
+        "outputs": {"output_1": {"connections": []}},
+        "pos_x": 0,
+        "pos_y": 0,
+    }})
 }
 
 /// `POST /workflows/edit/<id>` input. `timestamp` is the version the client last saw: when it
@@ -515,26 +567,71 @@ pub async fn toggle_module(
     is_trigger: bool,
 ) -> Result<(), AppError> {
     actor.require_site_admin_writer()?;
-    let module = state
-        .workflows
-        .registry()
-        .get(module_id)
-        .ok_or_else(|| AppError::NotFound("Invalid module.".into()))?;
-    let trigger = module.config().kind == ModuleKind::Trigger;
+    let target = toggle_target(state, module_id, is_trigger).await?;
+    apply_toggle(state, module_id, target, enabled).await
+}
+
+/// Where a module's switch lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Switch {
+    /// A hook trigger: the `Plugin.Workflow_triggers_<id>` setting.
+    HookTrigger,
+    /// A logic/action module or an ad-hoc trigger: the module switch table.
+    Module,
+}
+
+/// Checks that `module_id` exists and is (or is not) a trigger as the caller says.
+async fn toggle_target(
+    state: &AppState,
+    module_id: &str,
+    is_trigger: bool,
+) -> Result<Switch, AppError> {
+    let (trigger, switch) = if adhoc_number(module_id).is_some() {
+        if workflows::find_workflow_by_trigger(&state.db, module_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound(format!("Invalid module `{module_id}`.")));
+        }
+        (true, Switch::Module)
+    } else {
+        let module = state
+            .workflows
+            .registry()
+            .get(module_id)
+            .ok_or_else(|| AppError::NotFound(format!("Invalid module `{module_id}`.")))?;
+        match module.config().kind {
+            ModuleKind::Trigger => (true, Switch::HookTrigger),
+            _ => (false, Switch::Module),
+        }
+    };
     if trigger != is_trigger {
         return Err(AppError::Invalid(format!(
             "`{module_id}` is {}a trigger.",
             if trigger { "" } else { "not " }
         )));
     }
-    if trigger {
-        settings::upsert_setting(&state.db, &trigger_setting(module_id), &json!(enabled)).await?;
-    } else {
-        state
-            .workflows
-            .modules
-            .set(&state.db, module_id, enabled)
-            .await?;
+    Ok(switch)
+}
+
+async fn apply_toggle(
+    state: &AppState,
+    module_id: &str,
+    target: Switch,
+    enabled: bool,
+) -> Result<(), AppError> {
+    match target {
+        Switch::HookTrigger => {
+            settings::upsert_setting(&state.db, &trigger_setting(module_id), &json!(enabled))
+                .await?;
+        }
+        Switch::Module => {
+            state
+                .workflows
+                .modules
+                .set(&state.db, module_id, enabled)
+                .await?
+        }
     }
     Ok(())
 }
@@ -569,6 +666,22 @@ pub async fn execute_workflow(
         tracing::error!(error = %e, workflow = model.id, "stored workflow graph does not parse");
         AppError::Internal
     })?;
+    if adhoc_number(&model.trigger_id).is_some() {
+        if !state.workflows.modules.is_enabled(&model.trigger_id) {
+            return Ok(
+                json!({"success": false, "outcome": "The ad-hoc trigger is disabled: nothing was run."}),
+            );
+        }
+        match adhoc_setting(&graph, "scope", "passed_filters").as_str() {
+            "passed_roaming_data" => {}
+            scope @ ("passed_event_ids" | "events") => {
+                return Err(AppError::Invalid(format!(
+                    "The `{scope}` data input scope runs on MISP events, which Flowgate does not store yet."
+                )))
+            }
+            _ => return Ok(json!({"success": false, "outcome": "No data collected."})),
+        }
+    }
     let info = WorkflowInfo {
         id: i64::from(model.id),
         uuid: model.uuid.clone(),
@@ -699,21 +812,68 @@ pub async fn mass_toggle(
     is_trigger: bool,
 ) -> Result<usize, AppError> {
     actor.require_site_admin_writer()?;
-    let registry = state.workflows.registry();
+    let mut targets = Vec::with_capacity(module_ids.len());
     for id in module_ids {
-        let kind = registry
-            .get(id)
-            .map(|m| m.config().kind)
-            .ok_or_else(|| AppError::NotFound(format!("Invalid module `{id}`.")))?;
-        if (kind == ModuleKind::Trigger) != is_trigger {
-            return Err(AppError::Invalid(format!(
-                "`{id}` is {}a trigger.",
-                if is_trigger { "not " } else { "" }
-            )));
-        }
+        targets.push(toggle_target(state, id, is_trigger).await?);
     }
-    for id in module_ids {
-        toggle_module(state, actor, id, enabled, is_trigger).await?;
+    for (id, target) in module_ids.iter().zip(targets) {
+        apply_toggle(state, id, target, enabled).await?;
     }
     Ok(module_ids.len())
+}
+
+/// A parameter of a graph's trigger node, as text (`default` when unset).
+fn adhoc_setting(graph: &Graph, param: &str, default: &str) -> String {
+    graph
+        .triggers()
+        .next()
+        .and_then(|t| t.param(param))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// `GET /workflows/adhoc`: each ad-hoc trigger's config with its `Workflow`, `trigger_scope`
+/// and `trigger_filters`.
+pub async fn list_adhoc(
+    state: &AppState,
+    actor: &Principal,
+    page: u64,
+    limit: u64,
+) -> Result<Vec<Value>, AppError> {
+    actor.require_site_admin()?;
+    let filter = workflows::WorkflowFilter {
+        adhoc: Some(true),
+        ..Default::default()
+    };
+    let rows =
+        workflows::list_workflows(&state.db, &filter, page.max(1), limit.clamp(1, 1000)).await?;
+    let enabled = enabled_triggers(state).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|w| {
+            let config = trigger_config(state, &w.trigger_id)?;
+            let graph = serde_json::from_str::<Value>(&w.data)
+                .ok()
+                .and_then(|v| Graph::from_value(&v).ok());
+            let (scope, filters) = graph
+                .map(|g| {
+                    (
+                        adhoc_setting(&g, "scope", "passed_filters"),
+                        adhoc_setting(&g, "filters", "{}"),
+                    )
+                })
+                .unwrap_or_else(|| ("passed_filters".into(), "{}".into()));
+            let mut json = config.to_misp_config(!trigger_enabled(state, &enabled, &w.trigger_id));
+            if let Value::Object(map) = &mut json {
+                map.insert(
+                    "Workflow".into(),
+                    workflow_json(w, state, &enabled)["Workflow"].clone(),
+                );
+                map.insert("trigger_scope".into(), json!(scope));
+                map.insert("trigger_filters".into(), json!(filters));
+            }
+            Some(json)
+        })
+        .collect())
 }
