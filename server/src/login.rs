@@ -101,8 +101,14 @@ async fn logout(session: Session) -> Response {
 
 /// Only local absolute paths are followed after login: never another host (open redirect).
 fn safe_redirect(target: &str) -> String {
-    let local = target.starts_with('/') && !target.starts_with("//") && !target.contains('\\');
-    if local && target != "/users/login" {
+    // Printable ASCII only: browsers drop tabs and newlines, so "/\t/evil.test" would become
+    // "//evil.test", another host.
+    let local = target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && target.bytes().all(|b| b.is_ascii_graphic());
+    let path = target.split('?').next().unwrap_or_default();
+    if local && path != "/users/login" && path != "/users/logout" {
         target.to_owned()
     } else {
         "/".to_owned()
@@ -120,5 +126,9 @@ mod tests {
         assert_eq!(safe_redirect("https://evil.test"), "/");
         assert_eq!(safe_redirect("/\\evil.test"), "/");
         assert_eq!(safe_redirect(""), "/");
+        assert_eq!(safe_redirect("/\t/evil.test"), "/");
+        assert_eq!(safe_redirect("/\n/evil.test"), "/");
+        assert_eq!(safe_redirect("/users/logout"), "/");
+        assert_eq!(safe_redirect("/users/login?x=1"), "/");
     }
 }

@@ -73,6 +73,8 @@ async fn serve() -> anyhow::Result<()> {
         }
     }
 
+    // Computed now so the first login for an unknown address costs what any other login costs.
+    app::backend::password::decoy_hash_blocking().await.ok();
     let leptos = get_configuration(None).context("reading the Leptos configuration")?;
     let mut leptos_options = leptos.leptos_options;
     leptos_options.site_addr = config.addr;

@@ -74,6 +74,7 @@ fn wants_login_page(request: &Request) -> bool {
     }
     let path = request.uri().path();
     if path == "/users/login"
+        || path == "/users/logout"
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path == "/favicon.ico"

@@ -484,3 +484,126 @@ async fn admin_adds_and_disables_users() {
     })
     .await;
 }
+
+/// A read-only API key can list keys but cannot mint one (it would be a full key) or revoke one.
+#[tokio::test]
+async fn read_only_keys_cannot_manage_keys() {
+    for_each_backend(|app| async move {
+        let admin = app.principal(ADMIN_EMAIL).await;
+        let read_only =
+            app::backend::services::auth::create_authkey(&app.db, admin.user.id, "ro", true)
+                .await
+                .unwrap();
+        let call = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+            let app = &app;
+            let key = read_only.authkey.clone();
+            async move {
+                app.api
+                    .post(app.url(&format!("/api/{endpoint}")))
+                    .header("authorization", key)
+                    .header("accept", "application/json")
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(call("my_keys", vec![]).await.status(), 200);
+        assert_eq!(
+            call("my_keys/create", vec![("comment", "escalate".into())])
+                .await
+                .status(),
+            403
+        );
+        let full_id = app::backend::store::auth_keys::list_keys_for_user(&app.db, admin.user.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| !k.read_only)
+            .unwrap()
+            .id;
+        assert_eq!(
+            call("my_keys/revoke", vec![("id", full_id.to_string())])
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            app::backend::store::auth_keys::list_keys_for_user(&app.db, admin.user.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    })
+    .await;
+}
+
+/// Parallel wrong passwords cannot get past the throttle: attempts are counted atomically
+/// before the password is checked.
+#[tokio::test]
+async fn parallel_failed_logins_are_throttled_too() {
+    for_each_backend(|app| async move {
+        let browser = app.browser();
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let browser = browser.clone();
+                let url = app.url("/users/login");
+                tokio::spawn(async move {
+                    browser
+                        .post(url)
+                        .form(&[("email", ADMIN_EMAIL), ("password", "wrong-password")])
+                        .send()
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for handle in handles {
+            answers.push(handle.await.unwrap());
+        }
+        let checked = answers
+            .iter()
+            .filter(|r| r.headers()["location"] == "/users/login?error=failed")
+            .count();
+        assert!(
+            checked <= 5,
+            "{checked} passwords were checked, at most 5 may be"
+        );
+        let r = browser
+            .post(app.url("/users/login"))
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], "/users/login?error=throttled");
+    })
+    .await;
+}
+
+/// After logging in, a redirect never leaves the site (tab/newline tricks) and never logs out.
+#[tokio::test]
+async fn login_redirects_stay_on_site() {
+    for_each_backend(|app| async move {
+        for (target, expected) in [
+            ("/\t/evil.test", "/"),
+            ("/users/logout", "/"),
+            ("/users/keys", "/users/keys"),
+        ] {
+            let browser = app.browser();
+            let r = browser
+                .post(app.url("/users/login"))
+                .form(&[
+                    ("email", ADMIN_EMAIL),
+                    ("password", ADMIN_PASSWORD),
+                    ("redirect", target),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.headers()["location"], expected, "{target:?}");
+        }
+    })
+    .await;
+}

@@ -54,6 +54,16 @@ pub fn decoy_hash() -> &'static str {
     })
 }
 
+/// [`decoy_hash`] computed on the blocking pool (its first call costs a full argon2 hash).
+pub async fn decoy_hash_blocking() -> Result<String, AppError> {
+    tokio::task::spawn_blocking(|| decoy_hash().to_owned())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "decoy hash task failed");
+            AppError::Internal
+        })
+}
+
 /// Rejects passwords too weak to protect an administrator account.
 pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_LEN {

@@ -30,7 +30,7 @@ pub async fn create_my_key(
             use crate::backend::services::auth;
             let principal = crate::session::require_principal()?;
             let state = crate::session::app_state()?;
-            auth::create_authkey(&state.db, principal.user.id, &comment, read_only.is_some()).await
+            auth::create_own_authkey(&state.db, &principal, &comment, read_only.is_some()).await
         }
         .await,
     )
@@ -43,7 +43,7 @@ pub async fn revoke_my_key(id: i32) -> Result<(), AppError> {
             use crate::backend::services::auth;
             let principal = crate::session::require_principal()?;
             let state = crate::session::app_state()?;
-            auth::revoke_authkey(&state.db, principal.user.id, id).await
+            auth::revoke_own_authkey(&state.db, &principal, id).await
         }
         .await,
     )

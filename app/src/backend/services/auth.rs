@@ -1,6 +1,6 @@
 //! Logging in, API keys, and loading who a request comes from.
 use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 
 use crate::backend::entities::user;
@@ -111,20 +111,22 @@ pub async fn login(
     let email = email.trim().to_lowercase();
     let keys = [format!("email:{email}"), format!("ip:{client}")];
     let now = now();
+    // Every attempt is counted before the password is checked (atomically, so parallel attempts
+    // cannot slip through); a successful login clears the counts.
+    let mut attempts = 0;
     for key in &keys {
-        if let Some(row) = login_attempts::find_attempts(db, key).await? {
-            if now - row.window_start < throttle.window_secs
-                && row.failures >= throttle.max_failures
-            {
-                return Err(AppError::TooManyRequests(LOGIN_THROTTLED.into()));
-            }
-        }
+        let counted =
+            login_attempts::record_attempt(db, key, now, now - throttle.window_secs).await?;
+        attempts = attempts.max(counted);
+    }
+    if attempts > throttle.max_failures {
+        return Err(AppError::TooManyRequests(LOGIN_THROTTLED.into()));
     }
     let user = users::find_user_by_email(db, &email).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password.clone())
-        .unwrap_or_else(|| password::decoy_hash().to_owned());
+    let hash = match &user {
+        Some(u) => u.password.clone(),
+        None => password::decoy_hash_blocking().await?,
+    };
     let password_ok = password::verify_password(password_input.to_owned(), hash).await?;
     match user {
         Some(user) if password_ok && load_principal(db, user.clone(), false).await?.is_some() => {
@@ -134,22 +136,49 @@ pub async fn login(
             users::update_login_times(db, &user).await?;
             Ok(user)
         }
-        _ => {
-            for key in &keys {
-                let (failures, start) = match login_attempts::find_attempts(db, key).await? {
-                    Some(row) if now - row.window_start < throttle.window_secs => {
-                        (row.failures + 1, row.window_start)
-                    }
-                    _ => (1, now),
-                };
-                login_attempts::upsert_attempts(db, key, failures, start).await?;
-            }
-            Err(AppError::Unauthenticated)
-        }
+        _ => Err(AppError::Unauthenticated),
     }
 }
 
-/// Creates an API key for `user_id`. The full key is returned this once and stored hashed.
+/// A user creating one of their own keys. A read-only key cannot mint a key (it would be a
+/// full key) and cannot revoke one.
+fn require_key_writer(actor: &Principal) -> Result<(), AppError> {
+    if actor.read_only {
+        Err(AppError::Forbidden(
+            "A read-only API key cannot manage API keys.".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Creates one of the actor's own keys (the API keys page).
+pub async fn create_own_authkey(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    comment: &str,
+    read_only: bool,
+) -> Result<NewAuthKey, AppError> {
+    require_key_writer(actor)?;
+    create_authkey(db, actor.user.id, comment, read_only).await
+}
+
+/// Revokes one of the actor's own keys.
+pub async fn revoke_own_authkey(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    key_id: i32,
+) -> Result<(), AppError> {
+    require_key_writer(actor)?;
+    if auth_keys::delete_key(db, actor.user.id, key_id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("Invalid API key.".into()))
+    }
+}
+
+/// Creates an API key for `user_id` (operator paths: first start, `server user-key`). The full
+/// key is returned this once and stored hashed.
 pub async fn create_authkey(
     db: &DatabaseConnection,
     user_id: i32,
@@ -159,9 +188,10 @@ pub async fn create_authkey(
     create_authkey_with_value(db, user_id, &random_token(AUTHKEY_LEN), comment, read_only).await
 }
 
-/// Stores a key with a value chosen by the operator (`FLOWGATE_ADMIN_API_KEY`).
+/// Stores a key with a value chosen by the operator (`FLOWGATE_ADMIN_API_KEY`); takes a
+/// transaction so first-start set-up can create the admin and its key together.
 pub async fn create_authkey_with_value(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     user_id: i32,
     key: &str,
     comment: &str,
@@ -174,9 +204,8 @@ pub async fn create_authkey_with_value(
             "The comment must be at most 255 characters long.".into(),
         ));
     }
-    let txn = db.begin().await?;
     let row = auth_keys::insert_key(
-        &txn,
+        db,
         auth_keys::NewKey {
             user_id,
             hash: hash_authkey(key),
@@ -194,7 +223,6 @@ pub async fn create_authkey_with_value(
         }
         _ => AppError::from(e),
     })?;
-    txn.commit().await?;
     Ok(NewAuthKey {
         row: auth_keys::to_row(row),
         authkey: key.to_owned(),
@@ -220,19 +248,6 @@ pub async fn list_authkeys(
         .into_iter()
         .map(auth_keys::to_row)
         .collect())
-}
-
-/// Revokes one of the user's own keys.
-pub async fn revoke_authkey(
-    db: &DatabaseConnection,
-    user_id: i32,
-    key_id: i32,
-) -> Result<(), AppError> {
-    if auth_keys::delete_key(db, user_id, key_id).await? {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("Invalid API key.".into()))
-    }
 }
 
 #[cfg(test)]

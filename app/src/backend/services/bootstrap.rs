@@ -1,5 +1,5 @@
 //! First-start set-up: default roles, the host organisation and the first site admin.
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::backend::password;
 use crate::backend::services::auth;
@@ -79,21 +79,27 @@ pub async fn ensure_initial_data(
     if let Some(key) = &seed.api_key {
         auth::check_authkey_format(key)?;
     }
+    let password_hash = password::hash_password(password).await?;
+    // The admin and its key are created together: a failure leaves no half-made admin whose
+    // generated password was never shown.
+    let txn = db.begin().await?;
     let user = users::insert_user(
-        db,
+        &txn,
         users::NewUser {
             email: &email,
             org_id: host_org.id,
             role_id: roles::ROLE_SITE_ADMIN,
-            password_hash: password::hash_password(password).await?,
+            password_hash,
             invited_by: 0,
             change_pw: false,
         },
     )
     .await?;
     if let Some(key) = &seed.api_key {
-        auth::create_authkey_with_value(db, user.id, key, "FLOWGATE_ADMIN_API_KEY", false).await?;
+        auth::create_authkey_with_value(&txn, user.id, key, "FLOWGATE_ADMIN_API_KEY", false)
+            .await?;
     }
+    txn.commit().await?;
     Ok(Bootstrapped {
         admin_created: Some(email),
         generated_password: generated,

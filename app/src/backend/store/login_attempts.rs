@@ -1,41 +1,56 @@
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::backend::entities::login_attempt;
 
-pub async fn find_attempts(
+/// Counts one attempt for `key` in one atomic statement and returns the attempts in the current
+/// window, this one included. A window older than `window_start_min` starts over at 1.
+///
+/// Counting happens before the password is checked, so parallel attempts cannot all slip
+/// through between a check and a separate update.
+pub async fn record_attempt(
     db: &impl ConnectionTrait,
     key: &str,
-) -> Result<Option<login_attempt::Model>, DbErr> {
-    login_attempt::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await
+    now: i64,
+    window_start_min: i64,
+) -> Result<i32, DbErr> {
+    let table = login_attempt::Entity;
+    let insert = Query::insert()
+        .into_table(table)
+        .columns([
+            login_attempt::Column::Key,
+            login_attempt::Column::Failures,
+            login_attempt::Column::WindowStart,
+        ])
+        .values_panic([key.into(), 1.into(), now.into()])
+        .on_conflict(
+            OnConflict::column(login_attempt::Column::Key)
+                .value(
+                    login_attempt::Column::Failures,
+                    Expr::cust_with_values(
+                        "CASE WHEN login_attempts.window_start > ? THEN login_attempts.failures + 1 ELSE 1 END",
+                        [window_start_min],
+                    ),
+                )
+                .value(
+                    login_attempt::Column::WindowStart,
+                    Expr::cust_with_values(
+                        "CASE WHEN login_attempts.window_start > ? THEN login_attempts.window_start ELSE ? END",
+                        [window_start_min, now],
+                    ),
+                )
+                .to_owned(),
+        )
+        .returning_col(login_attempt::Column::Failures)
+        .to_owned();
+    let row = db
+        .query_one(&insert)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("login attempt".into()))?;
+    row.try_get::<i32>("", "failures")
 }
 
-pub async fn upsert_attempts(
-    db: &impl ConnectionTrait,
-    key: &str,
-    failures: i32,
-    window_start: i64,
-) -> Result<(), DbErr> {
-    login_attempt::Entity::insert(login_attempt::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        window_start: Set(window_start),
-    })
-    .on_conflict(
-        OnConflict::column(login_attempt::Column::Key)
-            .update_columns([
-                login_attempt::Column::Failures,
-                login_attempt::Column::WindowStart,
-            ])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
-}
-
+/// Forgets the attempts of `key` (after a successful login).
 pub async fn delete_attempts(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     login_attempt::Entity::delete_by_id(key.to_owned())
         .exec(db)
