@@ -1,4 +1,4 @@
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::backend::entities::login_attempt;
@@ -14,6 +14,9 @@ pub async fn record_attempt(
     now: i64,
     window_start_min: i64,
 ) -> Result<i32, DbErr> {
+    // In ON CONFLICT DO UPDATE, table-qualified columns are the row already stored.
+    let stored = |col: login_attempt::Column| Expr::col((login_attempt::Entity, col));
+    let in_window = stored(login_attempt::Column::WindowStart).gt(window_start_min);
     let table = login_attempt::Entity;
     let insert = Query::insert()
         .into_table(table)
@@ -27,17 +30,15 @@ pub async fn record_attempt(
             OnConflict::column(login_attempt::Column::Key)
                 .value(
                     login_attempt::Column::Failures,
-                    Expr::cust_with_values(
-                        "CASE WHEN login_attempts.window_start > ? THEN login_attempts.failures + 1 ELSE 1 END",
-                        [window_start_min],
-                    ),
+                    Expr::case(
+                        in_window.clone(),
+                        stored(login_attempt::Column::Failures).add(1),
+                    )
+                    .finally(1),
                 )
                 .value(
                     login_attempt::Column::WindowStart,
-                    Expr::cust_with_values(
-                        "CASE WHEN login_attempts.window_start > ? THEN login_attempts.window_start ELSE ? END",
-                        [window_start_min, now],
-                    ),
+                    Expr::case(in_window, stored(login_attempt::Column::WindowStart)).finally(now),
                 )
                 .to_owned(),
         )
