@@ -137,6 +137,37 @@ async fn add_view_and_index_answer_misp_shapes() {
         .await
         .unwrap();
         assert_eq!(quick, json!([]));
+        // quickFilter is case-insensitive on every backend and takes `%`, `_` and `\` literally.
+        for (filter, expected) in [
+            ("publish", 1),
+            ("PUBLISH%20GATE", 1),
+            ("%25", 0),
+            ("gate_", 0),
+            ("%5C", 0),
+        ] {
+            let found: Value = get(
+                &app,
+                &format!("/workflows/index.json?quickFilter={filter}"),
+                ADMIN_KEY,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            assert_eq!(
+                found.as_array().unwrap().len(),
+                expected,
+                "quickFilter={filter}"
+            );
+        }
+        let deep = get(
+            &app,
+            "/workflows/index.json?page=18446744073709551615&limit=1000",
+            ADMIN_KEY,
+        )
+        .await;
+        assert_eq!(deep.status(), 200);
+        assert_eq!(deep.json::<Value>().await.unwrap(), json!([]));
 
         let second = post(
             &app,

@@ -43,17 +43,24 @@ impl ModuleStates {
     }
 
     /// Persists a switch, then updates the cache.
-    pub async fn set(
-        &self,
-        db: &DatabaseConnection,
-        module_id: &str,
-        enabled: bool,
-    ) -> Result<(), AppError> {
-        module_states::upsert_module_state(db, module_id, enabled).await?;
+    /// Re-reads every switch (one query on a small table), so a switch flipped by another
+    /// server process on the same database takes effect here too.
+    pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), AppError> {
+        let fresh: HashMap<String, bool> = module_states::list_module_states(db)
+            .await?
+            .into_iter()
+            .collect();
+        if let Ok(mut stored) = self.stored.write() {
+            *stored = fresh;
+        }
+        Ok(())
+    }
+
+    /// Records a switch already written to the database (after its transaction committed).
+    pub fn remember(&self, module_id: &str, enabled: bool) {
         if let Ok(mut stored) = self.stored.write() {
             stored.insert(module_id.to_owned(), enabled);
         }
-        Ok(())
     }
 }
 

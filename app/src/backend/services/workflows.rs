@@ -17,6 +17,9 @@ pub fn trigger_setting(trigger_id: &str) -> String {
     format!("Plugin.Workflow_triggers_{trigger_id}")
 }
 
+/// Highest page number accepted by the list routes (deeper pages are refused by clamping).
+const MAX_PAGE: u64 = 1_000_000;
+
 /// The number `n` of an ad-hoc trigger id `adhoc_<n>`.
 pub fn adhoc_number(trigger_id: &str) -> Option<u64> {
     trigger_id.strip_prefix("adhoc_")?.parse().ok()
@@ -112,13 +115,16 @@ pub async fn index_workflows(
 ) -> Result<Vec<Value>, AppError> {
     actor.require_site_admin()?;
     let enabled = enabled_triggers(state).await?;
-    Ok(
-        workflows::list_workflows(&state.db, filter, page.max(1), limit.clamp(1, 1000))
-            .await?
-            .iter()
-            .map(|m| workflow_json(m, state, &enabled))
-            .collect(),
+    Ok(workflows::list_workflows(
+        &state.db,
+        filter,
+        page.clamp(1, MAX_PAGE),
+        limit.clamp(1, 1000),
     )
+    .await?
+    .iter()
+    .map(|m| workflow_json(m, state, &enabled))
+    .collect())
 }
 
 pub async fn view_workflow(
@@ -488,6 +494,7 @@ pub async fn module_index(
     enabled: Option<bool>,
 ) -> Result<Vec<Value>, AppError> {
     actor.require_site_admin()?;
+    state.workflows.modules.refresh(&state.db).await?;
     let kind = match kind {
         "" | "action" => Some(ModuleKind::Action),
         "logic" => Some(ModuleKind::Logic),
@@ -525,6 +532,7 @@ pub async fn view_module(
     module_id: &str,
 ) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    state.workflows.modules.refresh(&state.db).await?;
     let module = state
         .workflows
         .registry()
@@ -568,7 +576,9 @@ pub async fn toggle_module(
 ) -> Result<(), AppError> {
     actor.require_site_admin_writer()?;
     let target = toggle_target(state, module_id, is_trigger).await?;
-    apply_toggle(state, module_id, target, enabled).await
+    apply_toggle(&state.db, module_id, target, enabled).await?;
+    remember_toggle(state, module_id, target, enabled);
+    Ok(())
 }
 
 /// Where a module's switch lives.
@@ -614,26 +624,29 @@ async fn toggle_target(
     Ok(switch)
 }
 
+/// Writes a switch; the in-memory cache is updated by [`remember_toggle`] once committed.
 async fn apply_toggle(
-    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
     module_id: &str,
     target: Switch,
     enabled: bool,
 ) -> Result<(), AppError> {
     match target {
         Switch::HookTrigger => {
-            settings::upsert_setting(&state.db, &trigger_setting(module_id), &json!(enabled))
-                .await?;
+            settings::upsert_setting(db, &trigger_setting(module_id), &json!(enabled)).await?
         }
         Switch::Module => {
-            state
-                .workflows
-                .modules
-                .set(&state.db, module_id, enabled)
+            crate::backend::store::module_states::upsert_module_state(db, module_id, enabled)
                 .await?
         }
     }
     Ok(())
+}
+
+fn remember_toggle(state: &AppState, module_id: &str, target: Switch, enabled: bool) {
+    if target == Switch::Module {
+        state.workflows.modules.remember(module_id, enabled);
+    }
 }
 
 /// `POST /workflows/checkGraph`: MISP's `{is_acyclic, multiple_output_connection, path_warnings}`.
@@ -657,6 +670,7 @@ pub async fn execute_workflow(
     input: Value,
 ) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
+    state.workflows.modules.refresh(&state.db).await?;
     let model = find(state, id).await?;
     let graph_json: Value = serde_json::from_str(&model.data).map_err(|e| {
         tracing::error!(error = %e, workflow = model.id, "stored workflow data is not JSON");
@@ -816,8 +830,13 @@ pub async fn mass_toggle(
     for id in module_ids {
         targets.push(toggle_target(state, id, is_trigger).await?);
     }
+    let txn = state.db.begin().await?;
+    for (id, target) in module_ids.iter().zip(&targets) {
+        apply_toggle(&txn, id, *target, enabled).await?;
+    }
+    txn.commit().await?;
     for (id, target) in module_ids.iter().zip(targets) {
-        apply_toggle(state, id, target, enabled).await?;
+        remember_toggle(state, id, target, enabled);
     }
     Ok(module_ids.len())
 }
@@ -846,8 +865,13 @@ pub async fn list_adhoc(
         adhoc: Some(true),
         ..Default::default()
     };
-    let rows =
-        workflows::list_workflows(&state.db, &filter, page.max(1), limit.clamp(1, 1000)).await?;
+    let rows = workflows::list_workflows(
+        &state.db,
+        &filter,
+        page.clamp(1, MAX_PAGE),
+        limit.clamp(1, 1000),
+    )
+    .await?;
     let enabled = enabled_triggers(state).await?;
     Ok(rows
         .iter()

@@ -1,4 +1,4 @@
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -69,12 +69,23 @@ pub async fn list_workflows(
         cond = cond.add(workflow::Column::Uuid.eq(uuid.to_lowercase()));
     }
     if let Some(quick) = filter.quick.as_deref().filter(|q| !q.is_empty()) {
-        let like = format!("%{}%", quick.replace('%', "\\%").replace('_', "\\_"));
+        // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is
+        // not), with the user's `\`, `%` and `_` matched literally.
+        let escaped = quick
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let contains = |col: workflow::Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(LikeExpr::new(pattern.as_str()).escape('\\'))
+        };
         cond = cond.add(
             Condition::any()
-                .add(workflow::Column::Name.like(like.as_str()))
-                .add(workflow::Column::Description.like(like.as_str()))
-                .add(workflow::Column::TriggerId.like(like.as_str())),
+                .add(contains(workflow::Column::Name))
+                .add(contains(workflow::Column::Description))
+                .add(contains(workflow::Column::TriggerId)),
         );
     }
     match filter.adhoc {
@@ -85,7 +96,10 @@ pub async fn list_workflows(
     workflow::Entity::find()
         .filter(cond)
         .order_by_asc(workflow::Column::Id)
-        .offset(page.saturating_sub(1) * limit)
+        .offset(Ord::min(
+            page.saturating_sub(1).saturating_mul(limit),
+            i64::MAX as u64,
+        ))
         .limit(limit)
         .all(db)
         .await
