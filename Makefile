@@ -12,22 +12,18 @@ WASM_BINDGEN_VERSION := 0.2.130
 # Debian's binaryen 108 writes wasm that breaks hydration: use npm's build instead.
 BINARYEN_VERSION := 132.0.0
 
-# Settings from .env (see .env.example), if present.
-ifneq (,$(wildcard .env))
-include .env
-export FLOWGATE_DATABASE_URL FLOWGATE_ADDR FLOWGATE_ADMIN_EMAIL FLOWGATE_ADMIN_PASSWORD \
-  FLOWGATE_ADMIN_API_KEY FLOWGATE_HOST_ORG FLOWGATE_COOKIE_SECURE RUST_LOG
-endif
-
 TOOLS := $(CURDIR)/.tools
 export PATH := $(HOME)/.cargo/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test tools wasm-opt e2e-deps build-debug build-release unit e2e fmt lint clean
 
+# Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
+# mean what they mean in a shell file, not what make would make of them.
 run: tools wasm-opt build-release
+	if [ -f .env ]; then set -a; . ./.env; set +a; fi; \
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=flowgate \
-	  ./target/release/server
+	  exec ./target/release/server
 
 test: tools e2e-deps unit build-debug e2e
 

@@ -147,3 +147,23 @@ async fn wrong_method_and_unknown_path_answer_misp_errors() {
     })
     .await;
 }
+
+/// axum's own rejections (a query value of the wrong type) reach JSON clients in MISP's shape.
+#[tokio::test]
+async fn framework_rejections_use_misp_shape() {
+    let app = common::spawn_sqlite().await;
+    let response = app
+        .api
+        .get(app.url("/workflows/logs.json?workflow_id=abc"))
+        .header("authorization", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["url"], "/workflows/logs.json");
+    assert!(
+        body["message"].as_str().unwrap().contains("workflow_id"),
+        "{body}"
+    );
+}

@@ -71,8 +71,13 @@ async fn settings_edits_are_validated() {
             ("Plugin.Workflow_enable", json!("1"), json!(true)),
             (
                 "Plugin.Workflow_debug_url",
-                json!("https://debug.example.org:8443/"),
-                json!("https://debug.example.org:8443"),
+                json!("http://debug.example.org:8080/"),
+                json!("http://debug.example.org:8080"),
+            ),
+            (
+                "Plugin.Action_services_url",
+                json!("https://modules.example.org/"),
+                json!("https://modules.example.org"),
             ),
             ("Plugin.Action_timeout", json!("30"), json!(30)),
             (
@@ -91,6 +96,10 @@ async fn settings_edits_are_validated() {
             ("Plugin.Workflow_enable", json!("maybe")),
             ("Plugin.Workflow_debug_url", json!("ftp://x")),
             ("Plugin.Workflow_debug_url", json!("http://user:pw@host")),
+            (
+                "Plugin.Workflow_debug_url",
+                json!("https://debug.example.org"),
+            ),
             ("Plugin.Action_services_port", json!(70000)),
             ("Plugin.Action_timeout", json!("soon")),
             ("MISP.host_org_id", json!(9999)),

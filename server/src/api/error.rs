@@ -82,8 +82,18 @@ pub async fn render_misp_errors(request: Request, next: Next) -> Response {
             format!("This endpoint does not accept {method} requests."),
             None,
         ),
-        None if json && status == StatusCode::NOT_FOUND && response_is_not_json(&response) => {
-            ("Not Found".to_owned(), None)
+        // axum's own rejections (bad query or path values, wrong content type) are plain text:
+        // JSON clients get them in MISP's shape too.
+        None if json && status.is_client_error() && response_is_not_json(&response) => {
+            let body = std::mem::take(response.body_mut());
+            let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&text).trim().to_owned();
+            let message = if text.is_empty() {
+                status.canonical_reason().unwrap_or("Error").to_owned()
+            } else {
+                text
+            };
+            (message, None)
         }
         None => return response,
     };

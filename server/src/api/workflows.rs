@@ -321,12 +321,7 @@ async fn execute_workflow(
 
 /// Enable state and listening indexes live in the database: there is nothing to rebuild.
 async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json<Value>, ApiError> {
-    if !actor.is_site_admin() {
-        return Err(app::error::AppError::Forbidden(
-            "You do not have permission to use this functionality.".into(),
-        )
-        .into());
-    }
+    service::rebuild_redis(&actor)?;
     Ok(saved(
         "Nothing to rebuild: workflow state is kept in the database.",
         &uri,

@@ -901,3 +901,9 @@ pub async fn list_adhoc(
         })
         .collect())
 }
+
+/// `rebuildRedis`: module and trigger state live in the database, so there is nothing to
+/// rebuild; site admins get MISP's success answer.
+pub fn rebuild_redis(actor: &Principal) -> Result<(), AppError> {
+    actor.require_site_admin()
+}
