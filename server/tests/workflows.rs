@@ -1015,6 +1015,46 @@ async fn debug_mode_posts_reports_to_the_debug_url() {
             rx.try_recv().is_err(),
             "reports from the run with debug off"
         );
+
+        // The debug run keeps each node's output in the run log; the other run keeps none.
+        let runs: Value = get(&app, "/workflows/logs.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let debug_run = runs["WorkflowRun"][0]["id"].as_str().unwrap().to_owned();
+        let plain_run = runs["WorkflowRun"][1]["id"].as_str().unwrap().to_owned();
+        let detail: Value = get(
+            &app,
+            &format!("/workflows/logs/{debug_run}.json"),
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let nodes = detail["WorkflowRunNode"].as_array().unwrap();
+        assert!(!nodes.is_empty());
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["data"]["Event"]["info"] == "gate test"),
+            "{detail}"
+        );
+        let plain: Value = get(
+            &app,
+            &format!("/workflows/logs/{plain_run}.json"),
+            ADMIN_KEY,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(plain["WorkflowRunNode"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["data"].is_null()));
     })
     .await;
 }

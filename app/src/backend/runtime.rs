@@ -200,6 +200,56 @@ pub struct RuntimeOptions {
 pub struct WorkflowRuntime {
     pub engine: Engine,
     pub modules: Arc<ModuleStates>,
+    registry: Arc<Registry>,
+    services: Services,
+}
+
+/// Largest node output kept in the run log for a debug run; larger data is replaced by a note.
+pub const MAX_NODE_DATA: usize = 64 * 1024;
+
+/// One node's output as a debug run reported it.
+#[derive(Debug, Clone)]
+pub struct CapturedNode {
+    pub node_id: u64,
+    /// The roaming data after the node, as JSON text, capped at [`MAX_NODE_DATA`].
+    pub data: String,
+}
+
+/// Forwards debug reports to the real sink and keeps each node's output (`/exec/…` reports)
+/// for the run log.
+pub struct CapturingDebugSink {
+    inner: Arc<dyn engine::DebugSink>,
+    nodes: std::sync::Mutex<Vec<CapturedNode>>,
+}
+
+impl CapturingDebugSink {
+    /// The captured nodes, in execution order.
+    pub fn take(&self) -> Vec<CapturedNode> {
+        self.nodes
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl engine::DebugSink for CapturingDebugSink {
+    async fn post(&self, trigger_id: &str, path: &str, body: serde_json::Value) {
+        if path.starts_with("/exec/") {
+            if let Some(node_id) = body["source"]["node_id"].as_u64() {
+                let text = body["data"].to_string();
+                let data = if text.len() > MAX_NODE_DATA {
+                    serde_json::json!({"_truncated": true, "bytes": text.len()}).to_string()
+                } else {
+                    text
+                };
+                if let Ok(mut nodes) = self.nodes.lock() {
+                    nodes.push(CapturedNode { node_id, data });
+                }
+            }
+        }
+        self.inner.post(trigger_id, path, body).await;
+    }
 }
 
 impl WorkflowRuntime {
@@ -217,13 +267,28 @@ impl WorkflowRuntime {
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
         };
+        let registry = Arc::new(Registry::builtin());
         Ok(Self {
-            engine: Engine::new(Arc::new(Registry::builtin()), services),
+            engine: Engine::new(registry.clone(), services.clone()),
             modules,
+            registry,
+            services,
         })
     }
 
     pub fn registry(&self) -> &Registry {
         self.engine.registry()
+    }
+
+    /// An engine for one debug run: the same registry and services, with a debug sink that
+    /// also keeps each node's output for the run log.
+    pub fn capturing_engine(&self) -> (Engine, Arc<CapturingDebugSink>) {
+        let sink = Arc::new(CapturingDebugSink {
+            inner: self.services.debug.clone(),
+            nodes: std::sync::Mutex::new(Vec::new()),
+        });
+        let mut services = self.services.clone();
+        services.debug = sink.clone();
+        (Engine::new(self.registry.clone(), services), sink)
     }
 }

@@ -713,22 +713,27 @@ pub async fn execute_workflow(
         })?;
     let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
     let clock = std::time::Instant::now();
-    let report = state
-        .workflows
-        .engine
-        .execute(&prepared, RunInput::Raw(input), None)
-        .await;
+    // A debug run keeps each node's output in the run log (for the Logs viewer).
+    let (report, captured) = if model.debug_enabled {
+        let (engine, sink) = state.workflows.capturing_engine();
+        let report = engine.execute(&prepared, RunInput::Raw(input), None).await;
+        (report, sink.take())
+    } else {
+        let report = state
+            .workflows
+            .engine
+            .execute(&prepared, RunInput::Raw(input), None)
+            .await;
+        (report, Vec::new())
+    };
     let duration_us = i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX);
-    let run_id = record_run(
-        state,
-        &model,
-        actor.user.id,
-        "executeWorkflow",
-        i64::try_from(started_at_us).unwrap_or(0),
+    let meta = RunMeta {
+        user_id: actor.user.id,
+        action: "executeWorkflow",
+        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
         duration_us,
-        &report,
-    )
-    .await?;
+    };
+    let run_id = record_run(state, &model, meta, &report, captured).await?;
     Ok(run_json(&report, run_id))
 }
 
@@ -739,19 +744,32 @@ fn outcome_str(report: &RunReport) -> String {
         .unwrap_or_default()
 }
 
+/// Who ran a workflow, why, and when.
+struct RunMeta<'a> {
+    user_id: i32,
+    /// What fired the run (`executeWorkflow`, `events/publish/12`, …).
+    action: &'a str,
+    started_at_us: i64,
+    duration_us: i64,
+}
+
+/// Keeps a run and its nodes in the run log; `captured` (debug runs) gives each node's output,
+/// matched to the node records in execution order.
 async fn record_run(
     state: &AppState,
     model: &workflow::Model,
-    user_id: i32,
-    action: &str,
-    started_at_us: i64,
-    duration_us: i64,
+    meta: RunMeta<'_>,
     report: &RunReport,
+    captured: Vec<crate::backend::runtime::CapturedNode>,
 ) -> Result<i64, AppError> {
+    let mut captured = captured.into_iter().peekable();
     let nodes = report
         .nodes
         .iter()
         .map(|n| runs::NewRunNode {
+            data: captured
+                .next_if(|c| c.node_id == n.node_id.0)
+                .map(|c| c.data),
             node_id: i32::try_from(n.node_id.0).unwrap_or(-1),
             module_id: n.module_id.clone(),
             status: serde_json::to_value(n.status)
@@ -760,7 +778,6 @@ async fn record_run(
                 .unwrap_or_default(),
             duration_us: i64::try_from(n.duration_us).unwrap_or(i64::MAX),
             errors: json!(n.errors).to_string(),
-            data: None,
         })
         .collect();
     let txn = state.db.begin().await?;
@@ -769,13 +786,13 @@ async fn record_run(
         runs::NewRun {
             workflow_id: model.id,
             trigger_id: model.trigger_id.clone(),
-            started_at_us,
-            duration_us,
+            started_at_us: meta.started_at_us,
+            duration_us: meta.duration_us,
             success: report.success,
             outcome: outcome_str(report),
             outcome_text: report.outcome_text.clone(),
-            user_id,
-            action: action.to_owned(),
+            user_id: meta.user_id,
+            action: meta.action.to_owned(),
             debug: model.debug_enabled,
             walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
         },
