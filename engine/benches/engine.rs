@@ -221,6 +221,30 @@ fn bench_core_format(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("core_format_build", n), &raw, |b, raw| {
             b.iter_batched(|| raw.clone(), core_format::convert, BatchSize::LargeInput)
         });
+        // The lazy form a run uses: `_allTags` / `_AttributeFlattened` deferred (see data.rs).
+        group.bench_with_input(
+            BenchmarkId::new("core_format_build_lazy", n),
+            &raw,
+            |b, raw| {
+                b.iter_batched(
+                    || raw.clone(),
+                    RoamingData::core_format,
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+        // What a reader of the whole document (webhook body, Jinja, generic paths) then pays.
+        group.bench_with_input(
+            BenchmarkId::new("core_format_complete_lazy", n),
+            &raw,
+            |b, raw| {
+                b.iter_batched(
+                    || RoamingData::core_format(raw.clone()).expect("core format"),
+                    RoamingData::into_value,
+                    BatchSize::LargeInput,
+                )
+            },
+        );
     }
     group.finish();
 }

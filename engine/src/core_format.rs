@@ -7,7 +7,11 @@
 //! timestamps and distribution become JSON strings as in MISP exports; top-level keys starting
 //! with `_` are copied.
 
+use std::ops::ControlFlow;
+
 use serde_json::{Map, Value};
+
+use crate::hashpath::map_get;
 
 /// Why data could not be converted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,11 +68,21 @@ fn stringify_key(key: &str) -> bool {
 /// Turns numeric ids, timestamps and distribution levels into strings, as MISP exports them.
 fn stringify(m: &mut Map<String, Value>) {
     for (k, v) in m.iter_mut() {
-        if let Value::Number(n) = v {
-            if stringify_key(k) {
-                *v = Value::String(n.to_string());
-            }
+        stringify_entry(k, v);
+    }
+}
+
+fn stringify_entry(k: &str, v: &mut Value) {
+    if let Value::Number(n) = v {
+        if stringify_key(k) {
+            *v = Value::String(n.to_string());
         }
+    }
+}
+
+fn stringify_tag(tag: &mut Value) {
+    if let Value::Object(o) = tag {
+        stringify(o);
     }
 }
 
@@ -87,66 +101,86 @@ fn take_tags(m: &mut Map<String, Value>, link_key: &str) -> Option<Vec<Value>> {
         tags.get_or_insert_with(Vec::new).extend(from_links);
     }
     if let Some(t) = tags.as_mut() {
-        for tag in t.iter_mut() {
-            if let Value::Object(o) = tag {
-                stringify(o);
-            }
-        }
+        t.iter_mut().for_each(stringify_tag);
     }
     tags
 }
 
-fn all_tags(event_tags: &[Value], own: Option<&Vec<Value>>) -> Value {
-    let mark = |t: &Value, inherited: bool| {
-        let mut t = t.clone();
-        if let Value::Object(o) = &mut t {
-            o.insert("inherited".into(), Value::Bool(inherited));
-        }
-        t
-    };
-    Value::Array(
-        event_tags
-            .iter()
-            .map(|t| mark(t, true))
-            .chain(own.into_iter().flatten().map(|t| mark(t, false)))
-            .collect(),
-    )
+/// `_allTags` of one attribute: the event's tags marked `inherited: true` (`inherited` is that
+/// list, already marked), then the attribute's own tags marked `inherited: false`.
+fn all_tags(inherited: &[Value], own: Option<&Value>) -> Value {
+    let mut all = Vec::with_capacity(inherited.len() + 2);
+    all.extend_from_slice(inherited);
+    if let Some(Value::Array(own)) = own {
+        all.extend(own.iter().map(|t| {
+            let mut t = t.clone();
+            if let Value::Object(o) = &mut t {
+                o.insert("inherited".into(), Value::Bool(false));
+            }
+            t
+        }));
+    }
+    Value::Array(all)
 }
 
-fn convert_attribute(attr: Value, event_tags: &[Value]) -> Value {
+/// The export-shape attribute, without `_allTags` (see [`add_extras`]).
+fn convert_attribute(attr: Value) -> Value {
     let Value::Object(mut a) = attr else {
         return attr;
     };
+    // One pass for the usual export-shape attribute (no `value1`/`value2`/`AttributeTag`): the
+    // same edits as below, made in place without hashing a key.
+    let mut db_shape = false;
+    for (k, v) in a.iter_mut() {
+        match k.as_str() {
+            "value1" | "value2" | "AttributeTag" => db_shape = true,
+            "Tag" => match v {
+                Value::Array(tags) => tags.iter_mut().for_each(stringify_tag),
+                Value::Object(tag) => {
+                    let mut tag = Value::Object(std::mem::take(tag));
+                    stringify_tag(&mut tag);
+                    *v = Value::Array(vec![tag]);
+                }
+                _ => {}
+            },
+            _ => stringify_entry(k, v),
+        }
+    }
+    if !db_shape {
+        return Value::Object(a);
+    }
     a.shift_remove("value1");
     a.shift_remove("value2");
-    stringify(&mut a);
-    let tags = take_tags(&mut a, "AttributeTag");
-    let all = all_tags(event_tags, tags.as_ref());
-    if let Some(t) = tags {
+    if let Some(t) = take_tags(&mut a, "AttributeTag") {
         a.insert("Tag".into(), Value::Array(t));
     }
-    a.insert("_allTags".into(), all);
     Value::Object(a)
 }
 
-fn convert_object(obj: Value, event_tags: &[Value], flattened: &mut Vec<Value>) -> Value {
+fn convert_object(obj: Value) -> Value {
     let Value::Object(mut o) = obj else {
         return obj;
     };
     stringify(&mut o);
     if let Some(Value::Array(attrs)) = o.get_mut("Attribute") {
-        let taken = std::mem::take(attrs);
-        *attrs = taken
-            .into_iter()
-            .map(|a| convert_attribute(a, event_tags))
-            .collect();
-        flattened.extend(attrs.iter().cloned());
+        for a in attrs.iter_mut() {
+            *a = convert_attribute(std::mem::take(a));
+        }
     }
     Value::Object(o)
 }
 
 /// Builds the core-format roaming data from raw hook data (spec §7).
 pub fn convert(raw: Value) -> Result<Value, CoreFormatError> {
+    let mut doc = convert_base(raw)?;
+    add_extras(&mut doc);
+    Ok(doc)
+}
+
+/// The core format without the workflow extras (`_allTags`, `_AttributeFlattened`): everything
+/// else [`convert`] does. [`add_extras`] completes it; [`visit_flattened`] and
+/// [`visit_all_tag_names`] read the extras without building them.
+pub(crate) fn convert_base(raw: Value) -> Result<Value, CoreFormatError> {
     let Value::Object(mut raw) = raw else {
         return Err(CoreFormatError::NotAnObject);
     };
@@ -188,28 +222,19 @@ pub fn convert(raw: Value) -> Result<Value, CoreFormatError> {
         }
     }
     let event_tags = take_tags(&mut event, "EventTag");
-    let tag_list: &[Value] = event_tags.as_deref().unwrap_or(&[]);
-    // `_AttributeFlattened` = the event's attributes, then every object's attributes.
-    let mut flattened = Vec::new();
     if let Some(Value::Array(attrs)) = event.get_mut("Attribute") {
-        let taken = std::mem::take(attrs);
-        *attrs = taken
-            .into_iter()
-            .map(|a| convert_attribute(a, tag_list))
-            .collect();
-        flattened.extend(attrs.iter().cloned());
+        for a in attrs.iter_mut() {
+            *a = convert_attribute(std::mem::take(a));
+        }
     }
     if let Some(Value::Array(objects)) = event.get_mut("Object") {
-        let taken = std::mem::take(objects);
-        *objects = taken
-            .into_iter()
-            .map(|o| convert_object(o, tag_list, &mut flattened))
-            .collect();
+        for o in objects.iter_mut() {
+            *o = convert_object(std::mem::take(o));
+        }
     }
     if let Some(tags) = event_tags {
         event.insert("Tag".into(), Value::Array(tags));
     }
-    event.insert("_AttributeFlattened".into(), Value::Array(flattened));
     let mut out = Map::new();
     out.insert("Event".into(), Value::Object(event));
     for (k, v) in raw {
@@ -218,6 +243,105 @@ pub fn convert(raw: Value) -> Result<Value, CoreFormatError> {
         }
     }
     Ok(Value::Object(out))
+}
+
+/// The event's tag list as [`convert_base`] left it (a list, or nothing).
+fn event_tags(event: &Map<String, Value>) -> &[Value] {
+    match event.get("Tag") {
+        Some(Value::Array(t)) => t,
+        _ => &[],
+    }
+}
+
+/// Adds `_allTags` to every attribute and `Event._AttributeFlattened` to a document made by
+/// [`convert_base`], giving exactly what [`convert`] returns.
+pub(crate) fn add_extras(doc: &mut Value) {
+    let Some(Value::Object(event)) = doc.get_mut("Event") else {
+        return;
+    };
+    let inherited: Vec<Value> = event_tags(event)
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            if let Value::Object(o) = &mut t {
+                o.insert("inherited".into(), Value::Bool(true));
+            }
+            t
+        })
+        .collect();
+    let add = |attrs: &mut Vec<Value>, flattened: &mut Vec<Value>| {
+        for attr in attrs.iter_mut() {
+            if let Value::Object(a) = attr {
+                let all = all_tags(&inherited, a.get("Tag"));
+                a.insert("_allTags".into(), all);
+            }
+        }
+        flattened.extend(attrs.iter().cloned());
+    };
+    let mut flattened = Vec::new();
+    if let Some(Value::Array(attrs)) = event.get_mut("Attribute") {
+        add(attrs, &mut flattened);
+    }
+    if let Some(Value::Array(objects)) = event.get_mut("Object") {
+        for o in objects.iter_mut() {
+            if let Some(Value::Array(attrs)) = o.get_mut("Attribute") {
+                add(attrs, &mut flattened);
+            }
+        }
+    }
+    event.insert("_AttributeFlattened".into(), Value::Array(flattened));
+}
+
+/// Calls `f` on each item `Event._AttributeFlattened` will hold once [`add_extras`] ran on
+/// `doc` (a [`convert_base`] document), in order, without `_allTags`; stops when `f` breaks.
+pub(crate) fn visit_flattened<'a>(
+    doc: &'a Value,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some(Value::Object(event)) = doc.get("Event") else {
+        return ControlFlow::Continue(());
+    };
+    if let Some(Value::Array(attrs)) = event.get("Attribute") {
+        attrs.iter().try_for_each(&mut *f)?;
+    }
+    if let Some(Value::Array(objects)) = event.get("Object") {
+        for o in objects {
+            if let Some(Value::Array(attrs)) = o.get("Attribute") {
+                attrs.iter().try_for_each(&mut *f)?;
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// What `Event._AttributeFlattened.{n}._allTags.{n}.name` extracts once [`add_extras`] ran on
+/// `doc` (a [`convert_base`] document), visited in the same order without building anything.
+pub(crate) fn visit_all_tag_names<'a>(
+    doc: &'a Value,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some(Value::Object(event)) = doc.get("Event") else {
+        return ControlFlow::Continue(());
+    };
+    let inherited = event_tags(event);
+    let names = |tags: &'a [Value], f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>| {
+        tags.iter()
+            .filter_map(|t| match t {
+                Value::Object(o) => map_get(o, "name"),
+                _ => None,
+            })
+            .try_for_each(f)
+    };
+    visit_flattened(doc, &mut |attr| {
+        let Value::Object(a) = attr else {
+            return ControlFlow::Continue(());
+        };
+        names(inherited, f)?;
+        match a.get("Tag") {
+            Some(Value::Array(own)) => names(own, f),
+            _ => ControlFlow::Continue(()),
+        }
+    })
 }
 
 #[cfg(test)]

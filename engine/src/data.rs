@@ -5,54 +5,223 @@
 //! the active path filters (§8.4); they write through [`RoamingData::raw_mut`] /
 //! [`RoamingData::set`]. Keeping the tree behind one type means a different representation can be
 //! swapped in without touching modules' call sites.
+//!
+//! Core-format data made by [`RoamingData::core_format`] starts without its workflow extras
+//! (`_allTags` on each attribute, `Event._AttributeFlattened`): they are copies of what the
+//! document already holds, and building them costs more than a whole publish-gate walk. They are
+//! built the first time anything reads or writes the whole document ([`RoamingData::raw`],
+//! [`RoamingData::view`], [`RoamingData::raw_mut`], serialisation, …), so every observer sees
+//! exactly what [`crate::core_format::convert`] returns. Until then, the tag paths of `tag-if`
+//! are answered from the document itself (`RoamingData::pending_core`).
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::core_format::{self, CoreFormatError};
 use crate::filters;
 use crate::hashpath::{PathCache, PathError};
 
 /// The data a workflow run works on.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, Default)]
 pub struct RoamingData {
     root: Value,
+    /// `Some` while `root` is a core-format document whose extras are not built yet; holds the
+    /// complete document once a reader asked for it.
+    pending: Option<OnceLock<Value>>,
 }
 
 impl RoamingData {
     /// Wraps a JSON document.
     pub fn new(root: Value) -> Self {
-        RoamingData { root }
+        RoamingData {
+            root,
+            pending: None,
+        }
+    }
+
+    /// The MISP core format of raw hook data (spec §7), observably equal to
+    /// `RoamingData::new(core_format::convert(raw)?)`, with `_allTags` and
+    /// `_AttributeFlattened` built only when the whole document is first read or written.
+    pub fn core_format(raw: Value) -> Result<Self, CoreFormatError> {
+        Ok(RoamingData {
+            root: core_format::convert_base(raw)?,
+            pending: Some(OnceLock::new()),
+        })
     }
 
     /// The stored document, unfiltered, including `enabledFilters` / `_unfilteredData`.
     pub fn raw(&self) -> &Value {
-        &self.root
+        match &self.pending {
+            Some(full) => full.get_or_init(|| {
+                let mut v = self.root.clone();
+                core_format::add_extras(&mut v);
+                v
+            }),
+            None => &self.root,
+        }
     }
 
     /// Mutable access to the stored document.
     pub fn raw_mut(&mut self) -> &mut Value {
+        self.complete();
         &mut self.root
     }
 
     /// Replaces the document (MISP's `setData`).
     pub fn set(&mut self, root: Value) {
         self.root = root;
+        self.pending = None;
     }
 
     /// The document as modules see it: with every active path filter applied. Borrowed (no
     /// copy) when no filter is active.
     pub fn view(&self, cache: &PathCache) -> Result<Cow<'_, Value>, PathError> {
+        // The extras are never path filters, so the pending document answers this check.
         if !filters::has_path_filters(&self.root) {
-            return Ok(Cow::Borrowed(&self.root));
+            return Ok(Cow::Borrowed(self.raw()));
         }
-        let mut copy = self.root.clone();
+        let mut copy = self.raw().clone();
         filters::apply_path_filters(&mut copy, cache)?;
         Ok(Cow::Owned(copy))
     }
 
     /// Unwraps the document.
-    pub fn into_value(self) -> Value {
+    pub fn into_value(mut self) -> Value {
+        self.complete();
         self.root
+    }
+
+    /// The top-level value at `key` (`raw().get(key)`).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.raw().get(key)
+    }
+
+    /// Whether a path filter (§8.4) is active, i.e. [`RoamingData::view`] filters a copy.
+    pub fn has_path_filters(&self) -> bool {
+        filters::has_path_filters(&self.root)
+    }
+
+    /// The core-format document without its extras, while they are pending and no path filter
+    /// is active: what `view()` returns minus `_allTags` / `_AttributeFlattened`.
+    pub(crate) fn pending_core(&self) -> Option<&Value> {
+        (self.pending.is_some() && !filters::has_path_filters(&self.root)).then_some(&self.root)
+    }
+
+    /// Builds the pending extras in place (moving the complete document in when a reader
+    /// already built it).
+    fn complete(&mut self) {
+        if let Some(full) = self.pending.take() {
+            match full.into_inner() {
+                Some(v) => self.root = v,
+                None => core_format::add_extras(&mut self.root),
+            }
+        }
+    }
+}
+
+impl From<Value> for RoamingData {
+    fn from(v: Value) -> Self {
+        RoamingData::new(v)
+    }
+}
+
+impl std::fmt::Debug for RoamingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RoamingData").field(self.raw()).finish()
+    }
+}
+
+impl PartialEq for RoamingData {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+    }
+}
+
+impl PartialEq<Value> for RoamingData {
+    fn eq(&self, other: &Value) -> bool {
+        self.raw() == other
+    }
+}
+
+impl std::ops::Index<&str> for RoamingData {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        &self.raw()[key]
+    }
+}
+
+impl Serialize for RoamingData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.raw().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RoamingData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(RoamingData::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::tests::fixture;
+    use serde_json::json;
+
+    fn samples() -> Vec<Value> {
+        vec![
+            fixture("events/pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json"),
+            json!({"_module": "x", "Event": {"id": 1, "Tag": "odd", "EventTag": [{"Tag": {"id": 2, "name": "a"}}],
+                "Attribute": [{"id": 3, "Tag": {"name": "b"}, "_allTags": 1}, 7, null, {"AttributeTag": "x"}],
+                "Object": [{"Attribute": [{"Tag": [{"name": "c"}, "s"]}]}, {"Attribute": "no"}, 5]}}),
+            json!({"Attribute": {"id": "7", "object_id": "3"}, "Object": {"id": "3"}, "Event": {"Tag": [{"name": "t"}]}}),
+        ]
+    }
+
+    /// §7: the lazily completed core format is exactly `convert`'s, whichever way it is read.
+    #[test]
+    fn s7_lazy_core_format_equals_eager_convert() {
+        for raw in samples() {
+            let eager = core_format::convert(raw.clone()).expect("convert");
+            let lazy = RoamingData::core_format(raw.clone()).expect("lazy");
+            assert_eq!(lazy.raw(), &eager);
+            assert_eq!(lazy.clone().into_value(), eager);
+            let mut m = RoamingData::core_format(raw.clone()).expect("lazy");
+            assert_eq!(m.raw_mut(), &eager);
+            assert_eq!(
+                RoamingData::core_format(raw).expect("lazy").into_value(),
+                eager
+            );
+        }
+    }
+
+    /// §7/§8.1: the tag paths answered without building the extras give the same values, in
+    /// the same order, as the paths on the complete document.
+    #[test]
+    fn s7_pending_tag_paths_match_complete_document() {
+        let all =
+            crate::hashpath::HashPath::parse("Event._AttributeFlattened.{n}._allTags.{n}.name")
+                .expect("path");
+        let flat = crate::hashpath::HashPath::parse("Event._AttributeFlattened.{n}").expect("path");
+        for raw in samples() {
+            let lazy = RoamingData::core_format(raw).expect("lazy");
+            let base = lazy.pending_core().expect("pending").clone();
+            let mut got = Vec::new();
+            let _ = core_format::visit_all_tag_names(&base, &mut |v| {
+                got.push(v.clone());
+                std::ops::ControlFlow::Continue(())
+            });
+            let want: Vec<Value> = all.extract(lazy.raw()).into_iter().cloned().collect();
+            assert_eq!(got, want);
+            let mut items = 0;
+            let _ = core_format::visit_flattened(&base, &mut |_| {
+                items += 1;
+                std::ops::ControlFlow::Continue(())
+            });
+            assert_eq!(items, flat.extract(lazy.raw()).len());
+        }
     }
 }

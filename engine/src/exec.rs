@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::{debug_span, Instrument};
 
-use crate::core_format;
 use crate::data::RoamingData;
 use crate::graph::{Graph, Node, NodeId};
 use crate::hashpath::PathCache;
@@ -170,12 +169,18 @@ pub struct RunReport {
     pub counter_incremented: bool,
     /// Concurrent-task jobs queued.
     pub jobs_queued: usize,
-    /// Roaming data at the end of the run.
-    pub data: Value,
+    /// Roaming data at the end of the run (core-format extras still lazy when nothing read
+    /// them: `data.raw()` / `data.into_value()` give the document).
+    pub data: RoamingData,
 }
 
 impl RunReport {
-    fn early(outcome_text: &str, errors: Vec<String>, data: Value, counter: bool) -> RunReport {
+    fn early(
+        outcome_text: &str,
+        errors: Vec<String>,
+        data: RoamingData,
+        counter: bool,
+    ) -> RunReport {
         RunReport {
             success: false,
             outcome: Outcome::Failure,
@@ -393,10 +398,14 @@ impl Engine {
             let has_conditions = trigger_module.as_ref().is_some_and(|m| !m.config().params.is_empty());
             let needs_raw = wf.debug_enabled || has_conditions;
             let (raw, normalized) = match input {
-                RunInput::Normalized(v) => (None, Ok(v)),
+                RunInput::Normalized(v) => (None, Ok(RoamingData::new(v))),
                 RunInput::Raw(v) => {
                     let keep = needs_raw.then(|| v.clone());
-                    let converted = if prepared.trigger_core { core_format::convert(v) } else { Ok(v) };
+                    let converted = if prepared.trigger_core {
+                        RoamingData::core_format(v)
+                    } else {
+                        Ok(RoamingData::new(v))
+                    };
                     (keep, converted)
                 }
             };
@@ -405,18 +414,18 @@ impl Engine {
                 Err(e) => {
                     let msg = format!("Error while normalising data: {e}");
                     self.log(wf, LogLevel::Debug, msg.clone()).await;
-                    return RunReport::early("failure", vec![msg], raw.unwrap_or(Value::Null), true);
+                    return RunReport::early("failure", vec![msg], RoamingData::new(raw.unwrap_or(Value::Null)), true);
                 }
             };
             let path_type = prepared.path_type();
             if wf.debug_enabled {
-                let original = raw.clone().unwrap_or_else(|| normalized.clone());
-                let body = json!({"original": original, "normalized": normalized});
+                let original = raw.clone().unwrap_or_else(|| normalized.raw().clone());
+                let body = json!({"original": original, "normalized": normalized.raw()});
                 self.debug_post(wf, format!("/init?type={}", path_type.as_str()), None, body, None).await;
             }
 
             if let (Some(node), Some(module), true) = (trigger_node, trigger_module.as_ref(), has_conditions) {
-                let mut raw_data = RoamingData::new(raw.unwrap_or_else(|| normalized.clone()));
+                let mut raw_data = raw.map_or_else(|| normalized.clone(), RoamingData::new);
                 let ctx = self.context(wf, node, module.as_ref(), extension);
                 let mut errs = Vec::new();
                 if !matches!(module.run(&ctx, &mut raw_data, &mut errs).await, Ok(true)) {
@@ -429,7 +438,7 @@ impl Engine {
                 }
             }
 
-            let mut data = RoamingData::new(normalized);
+            let mut data = normalized;
             let mut walk = Walk {
                 prepared,
                 extension,
@@ -515,15 +524,17 @@ impl Engine {
             ),
         )
         .await;
-        let walk_json = serde_json::to_value(&walk.report).unwrap_or(Value::Null);
-        self.debug_post(
-            wf,
-            format!("/end?outcome={}", outcome.as_str()),
-            None,
-            walk_json,
-            None,
-        )
-        .await;
+        if wf.debug_enabled {
+            let walk_json = serde_json::to_value(&walk.report).unwrap_or(Value::Null);
+            self.debug_post(
+                wf,
+                format!("/end?outcome={}", outcome.as_str()),
+                None,
+                walk_json,
+                None,
+            )
+            .await;
+        }
         RunReport {
             success,
             outcome,
@@ -533,7 +544,7 @@ impl Engine {
             nodes: walk.nodes,
             counter_incremented: counter,
             jobs_queued: walk.jobs,
-            data: data.into_value(),
+            data,
         }
     }
 

@@ -785,3 +785,52 @@ fn blueprint_fixture_runs_end_to_end() {
     let r = block_on(h.engine.execute(&p, RunInput::Normalized(red), None));
     assert_eq!(r.outcome, Outcome::Blocked);
 }
+
+/// §7 + §6.3: a run from raw data (core format built lazily, tag paths answered from the
+/// attributes) ends exactly like a run on the eagerly converted data: same walk, errors and
+/// final document, for every tag-if scope and condition, blocked or not.
+#[test]
+fn s7_lazy_core_format_runs_like_converted_data() {
+    let h = harness();
+    let reg = registry();
+    let events = [
+        crate::graph::tests::fixture("events/pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json"),
+        json!({"Event": {"id": 1, "EventTag": [{"Tag": {"id": 2, "name": "tlp:red"}}],
+            "Object": [{"Attribute": [{"id": 3, "Tag": {"name": "tlp:white"}}]}, 4]}}),
+        json!({"Event": {"Tag": "odd", "Attribute": [7, {"AttributeTag": [{"Tag": {"name": "1"}}]}]}}),
+    ];
+    for scope in ["event", "attribute", "event_attribute"] {
+        for condition in ["in_or", "in_and", "not_in_or", "not_in_and", "equals"] {
+            for tags in [json!(["tlp:red"]), json!(["tlp:white", "1"]), json!("")] {
+                let g = graph(
+                    &reg,
+                    &[
+                        (1, "event-publish", json!([])),
+                        (
+                            2,
+                            "tag-if",
+                            json!({"scope": scope, "condition": condition, "tags": tags}),
+                        ),
+                        (3, "stop-execution", json!({"message": "stop"})),
+                        (4, "record", json!([])),
+                    ],
+                    &[(1, "output_1", 2), (2, "output_1", 3), (2, "output_2", 4)],
+                );
+                let p = h
+                    .engine
+                    .prepare(wf("event-publish", false), g)
+                    .expect("valid");
+                for raw in &events {
+                    let built = crate::core_format::convert(raw.clone()).expect("convert");
+                    let lazy = block_on(h.engine.execute(&p, RunInput::Raw(raw.clone()), None));
+                    let eager = block_on(h.engine.execute(&p, RunInput::Normalized(built), None));
+                    assert_eq!(lazy.outcome, eager.outcome, "{scope} {condition} {tags}");
+                    assert_eq!(lazy.walk, eager.walk);
+                    assert_eq!(lazy.errors, eager.errors);
+                    assert_eq!(lazy.data, eager.data);
+                    assert_eq!(lazy.data.into_value(), eager.data.into_value());
+                }
+            }
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Operators (spec §8.3), node filtering conditions (`saved_filters`, §8.2) and path filters
 //! (`generic-filter-data` / `generic-filter-reset`, §8.4).
 
+use std::ops::ControlFlow;
+
 use serde_json::{Map, Value};
 
 use crate::graph::Node;
@@ -116,6 +118,83 @@ pub fn evaluate(subject: &Subject<'_>, op: Operator, value: &Value) -> bool {
             Subject::Scalar(_),
         ) => false,
         (Operator::Other, _) => false,
+    }
+}
+
+/// Hands each value to the visitor it is given (e.g. [`HashPath::visit`]), stopping when the
+/// visitor breaks.
+pub type Producer<'v, 'p> = dyn FnMut(&mut dyn FnMut(&'v Value) -> ControlFlow<()>) + 'p;
+
+/// [`evaluate`] over values produced one by one (a hash path visit), stopping the producer as
+/// soon as the answer is known. Same result as collecting the values into [`Subject::List`].
+pub fn evaluate_each<'v>(op: Operator, value: &Value, produce: &mut Producer<'v, '_>) -> bool {
+    if !matches!(
+        op,
+        Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
+    ) {
+        let mut list = Vec::new();
+        produce(&mut |v| {
+            list.push(v);
+            ControlFlow::Continue(())
+        });
+        return evaluate(&Subject::List(list), op, value);
+    }
+    if !matches!(value, Value::Array(_) | Value::Object(_) | Value::String(_)) {
+        return false;
+    }
+    let wanted = value_list(value);
+    // A non-numeric string equals (loosely) only the identical string: compare those directly
+    // instead of going through PHP's numeric-string rules for every item.
+    let plain: Vec<Option<&str>> = wanted
+        .iter()
+        .map(|w| w.as_str().filter(|s| php::parse_numeric(s).is_none()))
+        .collect();
+    let all_plain: Option<Vec<&str>> = plain.iter().copied().collect();
+    match op {
+        Operator::InOr | Operator::NotInOr => {
+            let mut any = false;
+            produce(&mut |item| {
+                let found = match (item, &all_plain) {
+                    (Value::String(x), Some(p)) => p.contains(&x.as_str()),
+                    _ => php::in_array(item, wanted.iter().copied()),
+                };
+                if found {
+                    any = true;
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            any == (op == Operator::InOr)
+        }
+        _ => {
+            let mut left = wanted.len();
+            if left > 0 {
+                let mut found = vec![false; wanted.len()];
+                produce(&mut |item| {
+                    for ((seen, w), p) in found.iter_mut().zip(&wanted).zip(&plain) {
+                        if *seen {
+                            continue;
+                        }
+                        let hit = match (item, p) {
+                            (Value::String(x), Some(p)) => x.as_str() == *p,
+                            _ => php::in_array(w, std::iter::once(item)),
+                        };
+                        if hit {
+                            *seen = true;
+                            left -= 1;
+                        }
+                    }
+                    if left == 0 {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+            }
+            let all = !wanted.is_empty() && left == 0;
+            all == (op == Operator::InAnd)
+        }
     }
 }
 
@@ -366,6 +445,57 @@ mod tests {
         assert!(!evaluate(&list(&l), Operator::NotInAnd, &json!(["a"])));
         // A plain string counts as a one-element selection (§4).
         assert!(evaluate(&list(&l), Operator::InOr, &json!("a")));
+    }
+
+    /// §8.3: the streaming evaluation gives `evaluate`'s answer for every operator.
+    #[test]
+    fn s8_3_evaluate_each_equals_evaluate() {
+        let lists = [
+            json!([]),
+            json!(["a", "b", "1"]),
+            json!(["01", 2, null, true]),
+            json!(["a", "a"]),
+        ];
+        let values = [
+            json!("a"),
+            json!(["a", "b"]),
+            json!(["1"]),
+            json!(["1.0", "b", " 2"]),
+            json!(["true", "01"]),
+            json!([]),
+            json!(""),
+            json!({"x": "b"}),
+            json!(1),
+            json!(null),
+        ];
+        let ops = [
+            "in",
+            "not_in",
+            "equals",
+            "not_equals",
+            "any_value",
+            "in_or",
+            "in_and",
+            "not_in_or",
+            "not_in_and",
+            "nope",
+        ];
+        for list in &lists {
+            let items: Vec<&Value> = list
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            for value in &values {
+                for op in ops {
+                    let op = Operator::parse(op);
+                    let want = evaluate(&Subject::List(items.clone()), op, value);
+                    let got = evaluate_each(op, value, &mut |f| {
+                        let _ = items.iter().try_for_each(|v| f(v));
+                    });
+                    assert_eq!(got, want, "{op:?} {list} {value}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,10 +13,11 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::php;
 
@@ -325,7 +326,7 @@ fn parse_conditions(path: &str, base: usize, text: &str) -> Result<Vec<Condition
 /// Element of a PHP array by key (`$data[$key]`), for lists and objects.
 pub(crate) fn php_index<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     match v {
-        Value::Object(m) => m.get(key),
+        Value::Object(m) => map_get(m, key),
         Value::Array(a) => canonical_int(key)
             .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| a.get(i)),
@@ -375,21 +376,24 @@ impl Condition {
             other => other,
         };
         match value {
-            CondValue::Regex(re) => match php::to_php_string(prop) {
-                Some(s) => re.is_match(&s),
-                None => false,
+            // Strings are matched in place; only other scalars need PHP's string form.
+            CondValue::Regex(re) => match prop {
+                Value::String(s) => re.is_match(s),
+                other => php::to_php_string(other).is_some_and(|s| re.is_match(&s)),
             },
-            CondValue::Text(t) => {
-                let ord = php::compare(prop, &Value::String(t.clone()));
-                match op {
-                    Op::Eq => php::loose_eq_str(prop, t),
-                    Op::Ne => !php::loose_eq_str(prop, t),
-                    Op::Gt => ord == Ordering::Greater,
-                    Op::Lt => ord == Ordering::Less,
-                    Op::Ge => ord != Ordering::Less,
-                    Op::Le => ord != Ordering::Greater,
+            CondValue::Text(t) => match op {
+                Op::Eq => php::loose_eq_str(prop, t),
+                Op::Ne => !php::loose_eq_str(prop, t),
+                Op::Gt | Op::Lt | Op::Ge | Op::Le => {
+                    let ord = php::compare(prop, &Value::String(t.clone()));
+                    match op {
+                        Op::Gt => ord == Ordering::Greater,
+                        Op::Lt => ord == Ordering::Less,
+                        Op::Ge => ord != Ordering::Less,
+                        _ => ord != Ordering::Greater,
+                    }
                 }
-            }
+            },
         }
     }
 }
@@ -399,33 +403,44 @@ impl Token {
         self.conditions.iter().all(|c| c.matches(item))
     }
 
-    /// Pushes the children of `item` (cast to a PHP array) whose key matches.
-    fn select<'a>(&self, item: &'a Value, out: &mut Vec<&'a Value>) {
+    /// Calls `f` on the children of `item` (cast to a PHP array) whose key matches, in order,
+    /// until `f` breaks.
+    fn select<'a>(
+        &self,
+        item: &'a Value,
+        f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         match item {
             Value::Null => {}
             Value::Object(m) => {
                 if let KeyMatch::Literal(t, None) = &self.key {
-                    if let Some(v) = m.get(t.as_str()) {
-                        out.push(v);
+                    if let Some(v) = map_get(m, t) {
+                        return f(v);
                     }
-                    return;
+                    return ControlFlow::Continue(());
                 }
                 for (k, v) in m {
                     if self.key.matches(php_key(k)) {
-                        out.push(v);
+                        f(v)?;
                     }
                 }
             }
             Value::Array(a) => match &self.key {
-                KeyMatch::Numeric | KeyMatch::Any => out.extend(a.iter()),
+                KeyMatch::Numeric | KeyMatch::Any => {
+                    for v in a {
+                        f(v)?;
+                    }
+                }
                 KeyMatch::String | KeyMatch::Literal(_, None) => {}
                 KeyMatch::Literal(t, Some(_)) => {
                     if let Some(i) = canonical_int(t).and_then(|i| usize::try_from(i).ok()) {
-                        out.extend(a.get(i));
+                        if let Some(v) = a.get(i) {
+                            return f(v);
+                        }
                     } else {
                         for (i, v) in a.iter().enumerate() {
                             if self.key.matches(PhpKey::Int(i as i64)) {
-                                out.push(v);
+                                f(v)?;
                             }
                         }
                     }
@@ -433,20 +448,102 @@ impl Token {
             },
             scalar => {
                 if self.key.matches(PhpKey::Int(0)) {
-                    out.push(scalar);
+                    return f(scalar);
                 }
             }
         }
+        ControlFlow::Continue(())
     }
 }
 
-/// Pushes the values of `v` cast to a PHP array (`(array)$v`).
-fn push_as_array<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+/// Object lookup (keys are unique, so every strategy finds the same entry). Small maps (tags)
+/// are scanned: comparing lengths in the entry list is cheaper than hashing the key with
+/// SipHash. Larger maps check their last entry first, because that is where the core format
+/// appends its extras (`_allTags`, `_AttributeFlattened`), then hash.
+pub(crate) fn map_get<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if m.len() <= SCAN_LIMIT {
+        return m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
+    }
+    match m.iter().next_back() {
+        Some((k, v)) if k.as_str() == key => Some(v),
+        _ => m.get(key),
+    }
+}
+
+/// Largest map searched by a scan instead of a hash lookup (see [`map_get`]).
+const SCAN_LIMIT: usize = 8;
+
+/// Longest token list evaluated by [`visit_chunked`] (one recursion level per token); longer,
+/// pathological paths are evaluated by [`extract_levels`] so that no path can exhaust the stack.
+const MAX_RECURSIVE_TOKENS: usize = 64;
+
+/// Items gathered at one level before the next level runs on them (see [`visit_chunked`]).
+const CHUNK: usize = 32;
+
+/// Level-by-level evaluation in chunks: each level gathers up to [`CHUNK`] selected items and
+/// hands them to the next level, so the lookups of a chunk are independent (their cache misses
+/// overlap, as in the plain level-by-level loop) while the visit can still stop early. The
+/// values come in the same order as [`extract_levels`] returns them: each level keeps document
+/// order and chunks are flushed in order.
+fn visit_chunked<'a>(
+    items: &[&'a Value],
+    tokens: &[Token],
+    bufs: &mut [Vec<&'a Value>],
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let (Some((token, rest)), Some((next, rest_bufs))) =
+        (tokens.split_first(), bufs.split_first_mut())
+    else {
+        return items.iter().try_for_each(|v| f(v));
+    };
+    next.clear();
+    for item in items {
+        token.select(item, &mut |child| {
+            if token.conditions.is_empty() || token.passes(child) {
+                next.push(child);
+                if next.len() >= CHUNK {
+                    visit_chunked(next, rest, rest_bufs, f)?;
+                    next.clear();
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    visit_chunked(next, rest, rest_bufs, f)
+}
+
+/// Level-by-level evaluation (`Hash::extract`'s own loop), for paths too long to recurse on.
+fn extract_levels<'a>(data: &'a Value, tokens: &[Token]) -> Vec<&'a Value> {
+    let mut context: Vec<&'a Value> = vec![data];
+    for token in tokens {
+        let mut next = Vec::with_capacity(context.len());
+        for item in &context {
+            let _ = token.select(item, &mut |v| {
+                next.push(v);
+                ControlFlow::Continue(())
+            });
+        }
+        if !token.conditions.is_empty() {
+            next.retain(|v| token.passes(v));
+        }
+        context = next;
+        if context.is_empty() {
+            break;
+        }
+    }
+    context
+}
+
+/// Calls `f` on the values of `v` cast to a PHP array (`(array)$v`).
+fn visit_as_array<'a>(
+    v: &'a Value,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     match v {
-        Value::Null => {}
-        Value::Array(a) => out.extend(a.iter()),
-        Value::Object(m) => out.extend(m.values()),
-        scalar => out.push(scalar),
+        Value::Null => ControlFlow::Continue(()),
+        Value::Array(a) => a.iter().try_for_each(f),
+        Value::Object(m) => m.values().try_for_each(f),
+        scalar => f(scalar),
     }
 }
 
@@ -499,33 +596,38 @@ impl HashPath {
     /// The empty path and plain paths return the selected value cast to a PHP array (a list's
     /// elements, an object's values, `[v]` for a scalar, nothing for `null` or a miss).
     pub fn extract<'a>(&self, data: &'a Value) -> Vec<&'a Value> {
+        if let Kind::Tokens(tokens) = &self.kind {
+            return extract_levels(data, tokens);
+        }
         let mut out = Vec::new();
+        let _ = self.visit(data, &mut |v| {
+            out.push(v);
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    /// Calls `f` on every value [`HashPath::extract`] would return, in the same order, without
+    /// collecting them; stops as soon as `f` returns `Break` (and returns `Break`).
+    pub fn visit<'a>(
+        &self,
+        data: &'a Value,
+        f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         match &self.kind {
-            Kind::Whole => push_as_array(data, &mut out),
-            Kind::Simple(parts) => {
-                if let Some(v) = get_parts(data, parts.iter().map(String::as_str)) {
-                    push_as_array(v, &mut out);
-                }
+            Kind::Whole => visit_as_array(data, f),
+            Kind::Simple(parts) => match get_parts(data, parts.iter().map(String::as_str)) {
+                Some(v) => visit_as_array(v, f),
+                None => ControlFlow::Continue(()),
+            },
+            Kind::Tokens(tokens) if tokens.len() > MAX_RECURSIVE_TOKENS => {
+                extract_levels(data, tokens).into_iter().try_for_each(f)
             }
             Kind::Tokens(tokens) => {
-                let mut context: Vec<&'a Value> = vec![data];
-                for token in tokens {
-                    let mut next = Vec::with_capacity(context.len());
-                    for item in &context {
-                        token.select(item, &mut next);
-                    }
-                    if !token.conditions.is_empty() {
-                        next.retain(|v| token.passes(v));
-                    }
-                    context = next;
-                    if context.is_empty() {
-                        break;
-                    }
-                }
-                out = context;
+                let mut bufs = vec![Vec::with_capacity(CHUNK); tokens.len()];
+                visit_chunked(&[data], tokens, &mut bufs, f)
             }
         }
-        out
     }
 
     /// Calls `f` on every value the path selects, mutably. Scalars reached through the PHP
@@ -801,6 +903,57 @@ mod tests {
         assert_eq!(get(&d, "Event.z"), None);
         assert_eq!(get(&d, "Event.nope"), None);
         assert_eq!(get(&json!({}), "a"), None);
+    }
+
+    /// §8.1: `visit` yields what `extract` returns, in order (also for paths longer than the
+    /// recursion limit), and stops at the first `Break`.
+    #[test]
+    fn s8_1_visit_matches_extract_and_stops_early() {
+        let long = vec!["{n}"; MAX_RECURSIVE_TOKENS + 5].join(".");
+        let paths = [
+            "",
+            "{n}.User.name",
+            "{n}.User[id!=2].name",
+            "{n}.{s}.{*}",
+            "{*}.User[score>9]",
+            "0.User.name",
+            "{n}.User.tags.{n}",
+            long.as_str(),
+        ];
+        for data in [users(), json!("x"), json!({"a": [1, {"b": null}]})] {
+            for path in paths {
+                let p = HashPath::parse(path).expect("valid");
+                let want = p.extract(&data);
+                let mut got = Vec::new();
+                let flow = p.visit(&data, &mut |v| {
+                    got.push(v);
+                    ControlFlow::Continue(())
+                });
+                assert_eq!(flow, ControlFlow::Continue(()));
+                assert_eq!(got.len(), want.len(), "{path}");
+                assert!(
+                    got.iter().zip(&want).all(|(a, b)| std::ptr::eq(*a, *b)),
+                    "{path}"
+                );
+                let mut first = None;
+                let _ = p.visit(&data, &mut |v| {
+                    first = Some(v);
+                    ControlFlow::Break(())
+                });
+                assert_eq!(
+                    first.map(|v| v as *const Value),
+                    want.first().map(|v| *v as *const Value)
+                );
+            }
+        }
+        let many: Value = (0..100).map(|i| json!({"t": [{"name": i}]})).collect();
+        let p = HashPath::parse("{n}.t.{n}.name").expect("valid");
+        let mut got = Vec::new();
+        let _ = p.visit(&many, &mut |v| {
+            got.push(v.clone());
+            ControlFlow::Continue(())
+        });
+        assert_eq!(got, (0..100).map(|i| json!(i)).collect::<Vec<_>>());
     }
 
     #[test]

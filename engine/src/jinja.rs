@@ -15,6 +15,11 @@ use serde_json::Value;
 #[error("template error: {0}")]
 pub struct TemplateError(pub String);
 
+/// Whether `text` has template syntax (`{{`, `{%` or `{#`); other text renders as itself.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
 /// A sandboxed template renderer.
 #[derive(Debug)]
 pub struct Jinja {
@@ -37,7 +42,7 @@ impl Jinja {
     /// Renders `template` with `data` as the context. Text without `{{`, `{%` or `{#` is
     /// returned unchanged without building a context.
     pub fn render(&self, template: &str, data: &Value) -> Result<String, TemplateError> {
-        if !(template.contains("{{") || template.contains("{%") || template.contains("{#")) {
+        if !is_template(template) {
             return Ok(template.to_owned());
         }
         let ctx = minijinja::Value::from_serialize(data);

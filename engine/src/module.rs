@@ -417,6 +417,14 @@ impl<'a> ModuleContext<'a> {
         }
     }
 
+    /// Whether param `id` is a Jinja template this run would render against the data (a
+    /// non-empty string with template syntax in a Jinja-supported param). When it is not,
+    /// [`ModuleContext::param`] ignores its `data` argument.
+    pub fn param_is_template(&self, id: &str) -> bool {
+        self.config.param(id).is_some_and(|d| d.jinja_supported)
+            && matches!(self.param_raw(id), Value::String(s) if crate::jinja::is_template(&s))
+    }
+
     /// Param `id` as a string (`""` when not a scalar).
     pub fn param_str(&self, id: &str, data: &Value) -> Result<String, ModuleError> {
         Ok(crate::php::to_php_string(&self.param(id, data)?).unwrap_or_default())

@@ -16,6 +16,14 @@ pub fn is_numeric(s: &str) -> bool {
 
 /// The value of a PHP numeric string, or `None` when `s` is not numeric.
 pub fn parse_numeric(s: &str) -> Option<Num> {
+    // A numeric string starts with whitespace, a sign, a digit or `.`; most strings compared
+    // in workflows (tag names, types, uuids) fail here, before any trimming.
+    if !matches!(
+        s.as_bytes().first(),
+        Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' | b'+' | b'-' | b'.' | b'0'..=b'9')
+    ) {
+        return None;
+    }
     let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'));
     if t.is_empty() {
         return None;
@@ -240,10 +248,9 @@ pub fn loose_eq_str(a: &Value, s: &str) -> bool {
     match a {
         Value::String(x) => {
             x == s
-                || match (parse_numeric(x), parse_numeric(s)) {
-                    (Some(p), Some(q)) => p.cmp(q) == Some(Ordering::Equal),
-                    _ => false,
-                }
+                || parse_numeric(s).is_some_and(|q| {
+                    parse_numeric(x).is_some_and(|p| p.cmp(q) == Some(Ordering::Equal))
+                })
         }
         Value::Array(_) | Value::Object(_) => false,
         other => loose_eq(other, &Value::String(s.to_owned())),

@@ -2,7 +2,7 @@
 //! outcome `blocked`.
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::data::RoamingData;
 use crate::module::{
@@ -51,8 +51,15 @@ impl Module for StopExecution {
         data: &mut RoamingData,
         errors: &mut Vec<String>,
     ) -> Result<bool, ModuleError> {
-        let view = ctx.view(data)?;
-        errors.push(ctx.param_str("message", &view)?);
+        // A plain message needs no view: skip building one (and, for lazily built core-format
+        // data, the `_AttributeFlattened` copies). With path filters on, the view is still built
+        // so that a broken filter fails the node as before.
+        let message = if ctx.param_is_template("message") || data.has_path_filters() {
+            ctx.param_str("message", &*ctx.view(data)?)?
+        } else {
+            ctx.param_str("message", &Value::Null)?
+        };
+        errors.push(message);
         Ok(false)
     }
 }

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+use crate::core_format;
 use crate::data::RoamingData;
-use crate::filters::{evaluate, value_list, Operator, Subject};
+use crate::filters::{evaluate_each, value_list, Operator};
 use crate::module::{
     Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
 };
@@ -12,6 +13,8 @@ use crate::module::{
 const EVENT_PATH: &str = "Event.Tag.{n}.name";
 const ATTRIBUTE_PATH: &str = "Event._AttributeFlattened.{n}.Tag.{n}.name";
 const INHERITED_PATH: &str = "Event._AttributeFlattened.{n}._allTags.{n}.name";
+/// `ATTRIBUTE_PATH` below one `_AttributeFlattened` item.
+const OWN_TAGS_PATH: &str = "Tag.{n}.name";
 
 /// Tests tag names on the event, its attributes, or its attributes with inherited tags.
 pub struct TagIf {
@@ -66,23 +69,41 @@ impl Module for TagIf {
         data: &mut RoamingData,
         _errors: &mut Vec<String>,
     ) -> Result<bool, ModuleError> {
-        let view = ctx.view(data)?;
-        let path = match ctx.param_str("scope", &view)?.as_str() {
-            "attribute" => ATTRIBUTE_PATH,
-            "event_attribute" => INHERITED_PATH,
-            _ => EVENT_PATH,
-        };
-        let op = Operator::parse(&ctx.param_str("condition", &view)?);
-        let tags = ctx.param("tags", &view)?;
-        let clusters = ctx.param("clusters", &view)?;
+        // tag-if's params are not Jinja-rendered (`param` ignores the data), so they do not need
+        // the (filtered, possibly lazily completed) view.
+        let params_data = &Value::Null;
+        let scope = ctx.param_str("scope", params_data)?;
+        let op = Operator::parse(&ctx.param_str("condition", params_data)?);
+        let tags = ctx.param("tags", params_data)?;
+        let clusters = ctx.param("clusters", params_data)?;
         let mut wanted: Vec<Value> = value_list(&tags).into_iter().cloned().collect();
         for c in value_list(&clusters) {
             if let Some(s) = c.as_str() {
                 wanted.push(Value::String(format!("misp-galaxy:{s}")));
             }
         }
-        let names = ctx.path(path)?.extract(&view);
-        Ok(evaluate(&Subject::List(names), op, &Value::Array(wanted)))
+        let wanted = Value::Array(wanted);
+        let path = ctx.path(match scope.as_str() {
+            "attribute" => ATTRIBUTE_PATH,
+            "event_attribute" => INHERITED_PATH,
+            _ => EVENT_PATH,
+        })?;
+        // Core-format data whose `_AttributeFlattened` / `_allTags` are not built yet: read the
+        // same tag names from the attributes themselves (see `data.rs`).
+        if let Some(base) = data.pending_core() {
+            let own = ctx.path(OWN_TAGS_PATH)?;
+            return Ok(evaluate_each(op, &wanted, &mut |f| {
+                let _ = match scope.as_str() {
+                    "attribute" => core_format::visit_flattened(base, &mut |a| own.visit(a, f)),
+                    "event_attribute" => core_format::visit_all_tag_names(base, f),
+                    _ => path.visit(base, f),
+                };
+            }));
+        }
+        let view = ctx.view(data)?;
+        Ok(evaluate_each(op, &wanted, &mut |f| {
+            let _ = path.visit(&view, f);
+        }))
     }
 }
 
