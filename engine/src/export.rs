@@ -55,11 +55,20 @@ pub fn to_mermaid(graph: &Graph, registry: &Registry) -> String {
     let find = |id| graph.nodes.iter().find(|n| n.id == id);
     for edge in &graph.edges {
         if let (Some(from), Some(to)) = (find(edge.source), find(edge.target)) {
-            let _ = writeln!(out, "    {} --> {}", mermaid_node(from, registry), mermaid_node(to, registry));
+            let _ = writeln!(
+                out,
+                "    {} --> {}",
+                mermaid_node(from, registry),
+                mermaid_node(to, registry)
+            );
         }
     }
     for node in &graph.nodes {
-        if !graph.edges.iter().any(|e| e.source == node.id || e.target == node.id) {
+        if !graph
+            .edges
+            .iter()
+            .any(|e| e.source == node.id || e.target == node.id)
+        {
             let _ = writeln!(out, "    {}", mermaid_node(node, registry));
         }
     }
@@ -76,7 +85,12 @@ pub fn to_dot(graph: &Graph, registry: &Registry) -> String {
             ModuleKind::Logic => "parallelogram",
             ModuleKind::Action => "box",
         };
-        let _ = writeln!(out, "    {} [label=\"{}\", shape={shape}];", node.id, label(node, registry));
+        let _ = writeln!(
+            out,
+            "    {} [label=\"{}\", shape={shape}];",
+            node.id,
+            label(node, registry)
+        );
     }
     for edge in &graph.edges {
         let outputs = graph
@@ -85,7 +99,11 @@ pub fn to_dot(graph: &Graph, registry: &Registry) -> String {
             .find(|n| n.id == edge.source)
             .map_or(0, |n| n.outputs.ports.len());
         if outputs > 1 {
-            let _ = writeln!(out, "    {} -> {} [label=\"{}\"];", edge.source, edge.target, edge.source_port);
+            let _ = writeln!(
+                out,
+                "    {} -> {} [label=\"{}\"];",
+                edge.source, edge.target, edge.source_port
+            );
         } else {
             let _ = writeln!(out, "    {} -> {};", edge.source, edge.target);
         }
@@ -99,7 +117,10 @@ mod tests {
     use super::*;
 
     fn blueprint(name: &str) -> Graph {
-        let path = format!("{}/tests/fixtures/blueprints/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/blueprints/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(path).expect("fixture");
         let value: serde_json::Value = serde_json::from_str(&text).expect("json");
         Graph::from_node_list(&value["WorkflowBlueprint"]["data"]).expect("graph")
