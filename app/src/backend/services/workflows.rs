@@ -51,6 +51,20 @@ fn trigger_enabled(state: &AppState, enabled: &HashMap<String, bool>, trigger_id
     }
 }
 
+/// Whether any module is switched on: triggers by [`trigger_enabled`], logic and action modules
+/// by their switch.
+fn module_enabled(
+    state: &AppState,
+    enabled: &HashMap<String, bool>,
+    config: &engine::ModuleConfig,
+) -> bool {
+    if config.kind == ModuleKind::Trigger {
+        trigger_enabled(state, enabled, &config.id)
+    } else {
+        state.workflows.modules.is_enabled(&config.id)
+    }
+}
+
 /// Enabled hook triggers, from their settings (one query).
 async fn enabled_triggers(state: &AppState) -> Result<HashMap<String, bool>, AppError> {
     let prefix = trigger_setting("");
@@ -464,7 +478,7 @@ pub async fn list_triggers(
     Ok(triggers
         .iter()
         .filter(|t| {
-            let on = enabled.get(&t.id).copied().unwrap_or(false);
+            let on = module_enabled(state, &enabled, t);
             filter
                 .scope
                 .as_deref()
@@ -473,7 +487,7 @@ pub async fn list_triggers(
                 && filter.blocking.is_none_or(|b| b == t.blocking)
         })
         .map(|t| {
-            let mut config = t.to_misp_config(!enabled.get(&t.id).copied().unwrap_or(false));
+            let mut config = t.to_misp_config(!module_enabled(state, &enabled, t));
             let workflow = by_trigger
                 .get(t.id.as_str())
                 .map(|w| workflow_json(w, state, &enabled)["Workflow"].clone())
@@ -507,18 +521,13 @@ pub async fn module_index(
         }
     };
     let triggers_on = enabled_triggers(state).await?;
-    let switches = state.workflows.modules.as_ref();
     let registry = state.workflows.registry();
     Ok(registry
         .iter()
         .map(|m| m.config())
         .filter(|c| kind.is_none_or(|k| c.kind == k))
         .filter_map(|c| {
-            let on = if c.kind == ModuleKind::Trigger {
-                triggers_on.get(&c.id).copied().unwrap_or(false)
-            } else {
-                switches.is_enabled(&c.id)
-            };
+            let on = module_enabled(state, &triggers_on, c);
             enabled
                 .is_none_or(|e| e == on)
                 .then(|| c.to_misp_config(!on))
@@ -539,19 +548,10 @@ pub async fn view_module(
         .get(module_id)
         .ok_or_else(|| AppError::NotFound("Invalid module.".into()))?;
     let config = module.config();
-    let on = if config.kind == ModuleKind::Trigger {
-        enabled_triggers(state)
-            .await?
-            .get(module_id)
-            .copied()
-            .unwrap_or(false)
-    } else {
-        state.workflows.modules.is_enabled(module_id)
-    };
-    let mut json = config.to_misp_config(!on);
+    let enabled = enabled_triggers(state).await?;
+    let mut json = config.to_misp_config(!module_enabled(state, &enabled, config));
     if config.kind == ModuleKind::Trigger {
         let workflow = workflows::find_workflow_by_trigger(&state.db, module_id).await?;
-        let enabled = enabled_triggers(state).await?;
         if let Value::Object(map) = &mut json {
             let wf = workflow
                 .as_ref()
