@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tracing::{debug_span, Instrument};
 
 use crate::data::RoamingData;
-use crate::graph::{Graph, Node, NodeId};
+use crate::graph::{Graph, KeyedValues, Node, NodeId};
 use crate::hashpath::PathCache;
 use crate::jinja::Jinja;
 use crate::module::{Module, ModuleContext, ModuleKind, Routing};
@@ -206,6 +206,34 @@ impl RunReport {
             self.errors.join(", ")
         }
     }
+}
+
+/// What [`Engine::execute_module`] reports.
+#[derive(Debug, Clone)]
+pub struct ModuleRun {
+    /// The module's verdict (for logic modules: which output it chose, `true` = `output_1`).
+    pub success: bool,
+    /// Errors the module reported.
+    pub errors: Vec<String>,
+    /// The roaming data after the module ran.
+    pub data: RoamingData,
+}
+
+/// Why [`Engine::execute_module`] could not run a module.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatelessError {
+    /// No module with this id.
+    #[error("Invalid module `{0}`")]
+    UnknownModule(String),
+    /// Triggers are start nodes, never run.
+    #[error("Module `{0}` is a trigger: triggers are not executed")]
+    Trigger(String),
+    /// `indexed_params` is neither an object nor a list.
+    #[error("`module_indexed_param` must be an object of param values")]
+    Params,
+    /// The input could not be converted to the core format.
+    #[error("{0}")]
+    Data(String),
 }
 
 /// How the hook data arrives.
@@ -546,6 +574,72 @@ impl Engine {
             jobs_queued: walk.jobs,
             data,
         }
+    }
+
+    /// MISP's `moduleStatelessExecution` (spec §15): runs one action or logic module outside any
+    /// workflow, on a node holding `indexed_params`, and returns its verdict, its errors and the
+    /// data it left. `RunInput::Raw` is converted to the MISP core format as the `event-publish`
+    /// trigger does (MISP's `convert_data`); `RunInput::Normalized` is used as given. Nothing is
+    /// logged, counted or debug-posted: there is no workflow.
+    pub async fn execute_module(
+        &self,
+        module_id: &str,
+        indexed_params: &Value,
+        input: RunInput,
+        extension: Option<&(dyn Any + Send + Sync)>,
+    ) -> Result<ModuleRun, StatelessError> {
+        let module = self
+            .registry
+            .get(module_id)
+            .cloned()
+            .ok_or_else(|| StatelessError::UnknownModule(module_id.to_owned()))?;
+        if module.config().kind == ModuleKind::Trigger {
+            return Err(StatelessError::Trigger(module_id.to_owned()));
+        }
+        if !matches!(
+            indexed_params,
+            Value::Object(_) | Value::Array(_) | Value::Null
+        ) {
+            return Err(StatelessError::Params);
+        }
+        let mut data = match input {
+            RunInput::Raw(v) => RoamingData::core_format(v)
+                .map_err(|e| StatelessError::Data(format!("Error while normalising data: {e}")))?,
+            RunInput::Normalized(v) => RoamingData::new(v),
+        };
+        let mut node = Node::new(NodeId(1), module_id);
+        node.name = Some(module.config().name.clone());
+        if !indexed_params.is_null() {
+            node.params = KeyedValues::from_value(indexed_params);
+        }
+        let wf = WorkflowInfo {
+            id: 0,
+            uuid: String::new(),
+            name: "Stateless module execution".into(),
+            trigger_id: String::new(),
+            debug_enabled: false,
+        };
+        let mut errors = Vec::new();
+        let success = if !self.services.switches.is_enabled(module_id) {
+            errors.push("Could not execute disabled module".to_owned());
+            false
+        } else {
+            let ctx = self.context(&wf, &node, module.as_ref(), extension);
+            match module.run(&ctx, &mut data, &mut errors).await {
+                Ok(verdict) => verdict,
+                Err(e) => {
+                    errors.push(format!(
+                        "Error while executing module {module_id}. Error: {e}"
+                    ));
+                    false
+                }
+            }
+        };
+        Ok(ModuleRun {
+            success,
+            errors,
+            data,
+        })
     }
 
     fn context<'a>(

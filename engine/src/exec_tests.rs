@@ -834,3 +834,95 @@ fn s7_lazy_core_format_runs_like_converted_data() {
         }
     }
 }
+
+/// §15 `moduleStatelessExecution`: one module on supplied data, raw data converted to the core
+/// format first (`convert_data`), the module's verdict and errors returned.
+#[test]
+fn s15_stateless_execution_runs_one_module_on_converted_data() {
+    let h = harness();
+    let raw = json!({"Event": {"id": 7, "info": "x", "Tag": [{"id": 1, "name": "tlp:red"}], "Attribute": []}});
+    let params = json!({"scope": "event", "condition": "in_or", "tags": ["tlp:red"]});
+    let r = block_on(
+        h.engine
+            .execute_module("tag-if", &params, RunInput::Raw(raw.clone()), None),
+    )
+    .expect("runs");
+    assert!(r.success, "{:?}", r.errors);
+    assert!(r.errors.is_empty());
+    // Converted: ids as strings, extras built when read.
+    assert_eq!(r.data["Event"]["id"], json!("7"));
+    assert!(r.data["Event"].get("_AttributeFlattened").is_some());
+
+    let other = json!({"scope": "event", "condition": "in_or", "tags": ["tlp:white"]});
+    let r = block_on(
+        h.engine
+            .execute_module("tag-if", &other, RunInput::Raw(raw), None),
+    )
+    .expect("runs");
+    assert!(!r.success);
+
+    // Data used as given when not converted; a module error is reported, not raised.
+    let r = block_on(h.engine.execute_module(
+        "generic-if",
+        &json!({"value": "x", "operator": "in", "hash_path": "Event.[unclosed"}),
+        RunInput::Normalized(json!({"Event": {}})),
+        None,
+    ))
+    .expect("runs");
+    assert!(!r.success);
+    assert!(
+        r.errors[0].starts_with("Error while executing module generic-if"),
+        "{:?}",
+        r.errors
+    );
+}
+
+/// §15 `moduleStatelessExecution`: unknown modules, triggers, malformed params and unconvertible
+/// data are refused before anything runs; a disabled module does not run.
+#[test]
+fn s15_stateless_execution_refuses_unknown_trigger_disabled_and_bad_input() {
+    let h = harness();
+    let none = json!({});
+    let err =
+        block_on(
+            h.engine
+                .execute_module("nope", &none, RunInput::Normalized(json!({})), None),
+        )
+        .unwrap_err();
+    assert_eq!(err, StatelessError::UnknownModule("nope".into()));
+    let err = block_on(h.engine.execute_module(
+        "event-publish",
+        &none,
+        RunInput::Normalized(json!({})),
+        None,
+    ))
+    .unwrap_err();
+    assert_eq!(err, StatelessError::Trigger("event-publish".into()));
+    let err = block_on(h.engine.execute_module(
+        "tag-if",
+        &json!("x"),
+        RunInput::Normalized(json!({})),
+        None,
+    ))
+    .unwrap_err();
+    assert_eq!(err, StatelessError::Params);
+    let err = block_on(
+        h.engine
+            .execute_module("tag-if", &none, RunInput::Raw(json!([1])), None),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StatelessError::Data(_)), "{err:?}");
+
+    h.rec.disabled.lock().expect("lock").insert("record".into());
+    let r =
+        block_on(
+            h.engine
+                .execute_module("record", &none, RunInput::Normalized(json!({})), None),
+        )
+        .expect("runs");
+    assert!(!r.success);
+    assert_eq!(
+        r.errors,
+        vec!["Could not execute disabled module".to_owned()]
+    );
+}

@@ -25,8 +25,8 @@ pub mod validate;
 
 pub use data::RoamingData;
 pub use exec::{
-    Engine, Limits, NodeRun, NodeStatus, Outcome, PathType, Prepared, RunInput, RunReport,
-    StopReason, WalkResult,
+    Engine, Limits, ModuleRun, NodeRun, NodeStatus, Outcome, PathType, Prepared, RunInput,
+    RunReport, StatelessError, StopReason, WalkResult,
 };
 pub use graph::{Edge, Graph, GraphError, Node, NodeId};
 pub use hashpath::{HashPath, PathError};

@@ -354,6 +354,10 @@ async fn workflow_routes_are_site_admin_only() {
             ("POST", format!("/workflows/debugToggleField/{id}/1.json")),
             ("POST", "/workflows/checkGraph.json".into()),
             ("POST", format!("/workflows/executeWorkflow/{id}.json")),
+            (
+                "POST",
+                "/workflows/moduleStatelessExecution/tag-if.json".into(),
+            ),
             ("GET", "/workflows/rebuildRedis.json".into()),
             ("GET", "/workflows/logs.json".into()),
             ("GET", "/workflows/logs/1.json".into()),
@@ -645,6 +649,109 @@ async fn execute_workflow_runs_and_logs() {
         )
         .await;
         assert_eq!(missing.status(), 404);
+    })
+    .await;
+}
+
+/// §15 moduleStatelessExecution: one module on MISP's form fields (`input_data` as a JSON
+/// string, `module_indexed_param`, `convert_data`); answers `{success, errors}` (plus the data);
+/// unknown modules 404, triggers, bad params and bad JSON 400; nothing is counted or logged.
+#[tokio::test]
+async fn module_stateless_execution_runs_one_module() {
+    for_each_backend(|app| async move {
+        let path = "/workflows/moduleStatelessExecution/tag-if.json";
+        let params = json!({"scope": "event", "condition": "in_or", "tags": ["tlp:red"]});
+        let red = post(
+            &app,
+            path,
+            ADMIN_KEY,
+            json!({"input_data": event("tlp:red").to_string(), "module_indexed_param": params,
+                   "convert_data": true}),
+        )
+        .await;
+        assert_eq!(red.status(), 200);
+        let red: Value = red.json().await.unwrap();
+        assert_eq!(red["success"], true, "{red}");
+        assert_eq!(red["errors"], json!([]));
+        assert_eq!(
+            red["data"]["Event"]["Attribute"][0]["_allTags"],
+            json!([
+                {"name": "tlp:red", "inherited": true}
+            ]),
+            "core format built: {red}"
+        );
+
+        let green: Value = post(
+            &app,
+            path,
+            ADMIN_KEY,
+            json!({"input_data": event("tlp:green"), "module_indexed_param": params,
+                   "convert_data": "1"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(green["success"], false, "{green}");
+
+        // Without convert_data the data is used as given: `Event.Tag` is there, so the event scope
+        // still answers.
+        let raw: Value = post(
+            &app,
+            path,
+            ADMIN_KEY,
+            json!({"input_data": event("tlp:red").to_string(), "module_indexed_param": params}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(raw["success"], true, "{raw}");
+        assert!(raw["data"]["Event"]["Attribute"][0]
+            .get("_allTags")
+            .is_none());
+
+        for (path, body, status, needle) in [
+            (
+                "/workflows/moduleStatelessExecution/nope.json",
+                json!({}),
+                404,
+                "Invalid module",
+            ),
+            (
+                "/workflows/moduleStatelessExecution/event-publish.json",
+                json!({}),
+                400,
+                "trigger",
+            ),
+            (path, json!({"input_data": "{nope"}), 400, "input_data"),
+            (
+                path,
+                json!({"module_indexed_param": "x"}),
+                400,
+                "module_indexed_param",
+            ),
+            (
+                path,
+                json!({"input_data": "[1]", "convert_data": true}),
+                400,
+                "normalising",
+            ),
+        ] {
+            let r = post(&app, path, ADMIN_KEY, body.clone()).await;
+            assert_eq!(r.status(), status, "{path} {body}");
+            let err: Value = r.json().await.unwrap();
+            assert!(
+                err["message"].as_str().unwrap_or_default().contains(needle),
+                "{path} {body}: {err}"
+            );
+        }
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        let runs = app::backend::entities::workflow_run::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(runs, 0, "a stateless execution is not a workflow run");
     })
     .await;
 }

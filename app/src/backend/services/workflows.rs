@@ -2,7 +2,9 @@
 //! stale-save detection, the trigger list, module switches, graph checks and synchronous runs.
 use std::collections::HashMap;
 
-use engine::{Graph, ModuleKind, ModuleSwitches, RunInput, RunReport, WorkflowInfo};
+use engine::{
+    Graph, ModuleKind, ModuleSwitches, RunInput, RunReport, StatelessError, WorkflowInfo,
+};
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
@@ -735,6 +737,37 @@ pub async fn execute_workflow(
     };
     let run_id = record_run(state, &model, meta, &report, captured).await?;
     Ok(run_json(&report, run_id))
+}
+
+/// MISP's `moduleStatelessExecution` (spec §15): runs one module on `input_data` with
+/// `indexed_params`, outside any workflow; `convert` builds the core format first (MISP's
+/// `convert_data`). Answers MISP's `{success, errors}` plus `data`, the roaming data the module
+/// left (what an editor shows when an admin tries a module out).
+pub async fn module_stateless_execution(
+    state: &AppState,
+    actor: &Principal,
+    module_id: &str,
+    input_data: Value,
+    indexed_params: &Value,
+    convert: bool,
+) -> Result<Value, AppError> {
+    actor.require_site_admin_writer()?;
+    state.workflows.modules.refresh(&state.db).await?;
+    let input = if convert {
+        RunInput::Raw(input_data)
+    } else {
+        RunInput::Normalized(input_data)
+    };
+    let run = state
+        .workflows
+        .engine
+        .execute_module(module_id, indexed_params, input, None)
+        .await
+        .map_err(|e| match e {
+            StatelessError::UnknownModule(_) => AppError::NotFound(e.to_string()),
+            other => AppError::Invalid(other.to_string()),
+        })?;
+    Ok(json!({"success": run.success, "errors": run.errors, "data": run.data}))
 }
 
 fn outcome_str(report: &RunReport) -> String {
