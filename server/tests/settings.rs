@@ -81,6 +81,11 @@ async fn settings_edits_are_validated() {
             ),
             ("Plugin.Action_timeout", json!("30"), json!(30)),
             (
+                "Plugin.Workflow_debug_url",
+                json!("https://debug.example.org/hooks/"),
+                json!("https://debug.example.org/hooks"),
+            ),
+            (
                 "Plugin.Workflow_triggers_event-publish",
                 json!(true),
                 json!(true),
@@ -96,10 +101,6 @@ async fn settings_edits_are_validated() {
             ("Plugin.Workflow_enable", json!("maybe")),
             ("Plugin.Workflow_debug_url", json!("ftp://x")),
             ("Plugin.Workflow_debug_url", json!("http://user:pw@host")),
-            (
-                "Plugin.Workflow_debug_url",
-                json!("https://debug.example.org"),
-            ),
             ("Plugin.Action_services_port", json!(70000)),
             ("Plugin.Action_timeout", json!("soon")),
             ("MISP.host_org_id", json!(9999)),

@@ -75,6 +75,24 @@ impl ModuleSwitches for ModuleStates {
     }
 }
 
+/// The HTTP client for calls out of Flowgate (debug sink; later webhooks and misp-modules):
+/// HTTP and HTTPS (rustls, peers verified against the system's CA store), `timeout` per request.
+pub fn outbound_client(timeout: std::time::Duration) -> reqwest::Client {
+    let builder = || {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("Flowgate/", env!("CARGO_PKG_VERSION")))
+    };
+    builder().build().unwrap_or_else(|e| {
+        // Only an unreadable CA store gets here: keep HTTP working and say why HTTPS will not.
+        tracing::error!(error = %e, "system CA certificates unusable: HTTPS peers cannot be verified");
+        builder()
+            .tls_built_in_root_certs(false)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new())
+    })
+}
+
 /// Debug mode (spec §11): each report is POSTed to `<Plugin.Workflow_debug_url>/<trigger_id><path>`
 /// with a 5-second timeout. Reports go through a queue to one delivery task, so they arrive in
 /// order and a slow or dead sink never delays a run; when the queue is full, reports are dropped
@@ -92,10 +110,7 @@ impl HttpDebugSink {
     pub fn start(db: DatabaseConnection) -> Self {
         let (queue, mut reports) =
             tokio::sync::mpsc::channel::<(String, String, serde_json::Value)>(DEBUG_QUEUE);
-        let client = reqwest::Client::builder()
-            .timeout(DEBUG_TIMEOUT)
-            .build()
-            .unwrap_or_default();
+        let client = outbound_client(DEBUG_TIMEOUT);
         tokio::spawn(async move {
             while let Some((trigger_id, path, body)) = reports.recv().await {
                 let base = match crate::backend::store::settings::find_setting(
@@ -290,5 +305,32 @@ impl WorkflowRuntime {
         let mut services = self.services.clone();
         services.debug = sink.clone();
         (Engine::new(self.registry.clone(), services), sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    /// HTTPS URLs get a TLS handshake (a debug sink or webhook at `https://` is reachable), not
+    /// plain HTTP: the first record the peer sees is a TLS ClientHello.
+    #[tokio::test]
+    async fn outbound_client_speaks_tls_to_https_urls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 6];
+            socket.read_exact(&mut head).await.unwrap();
+            head
+        });
+        let client = super::outbound_client(std::time::Duration::from_secs(2));
+        // The peer never answers the handshake, so the request itself fails.
+        let sent = client.get(format!("https://127.0.0.1:{port}/")).send();
+        let (head, sent) = tokio::join!(peer, sent);
+        let head = head.unwrap();
+        assert!(sent.is_err());
+        assert_eq!(head[0], 0x16, "TLS handshake record");
+        assert_eq!(head[5], 0x01, "ClientHello");
     }
 }

@@ -4,36 +4,32 @@ use app::backend::store::blueprints::BlueprintFilter;
 use app::backend::AppState;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use http::header;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::ApiError;
 use super::extract::{ApiUser, MispJson};
+#[allow(unused_imports)] // named only inside `#[utoipa::path]` attributes
+use super::openapi::{
+    BlueprintEnvelope, BlueprintImport, BlueprintInput as BlueprintInputDoc, ErrorResponses, Saved,
+    BLUEPRINTS,
+};
 use super::workflows::{render_graph, saved, GraphFormat};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workflowBlueprints/index", get(index_blueprints))
-        .route("/workflowBlueprints/view/{id}", get(view_blueprint))
-        .route("/workflowBlueprints/add", post(add_blueprint))
-        .route(
-            "/workflowBlueprints/edit/{id}",
-            post(edit_blueprint).put(edit_blueprint),
-        )
-        .route(
-            "/workflowBlueprints/delete/{id}",
-            post(delete_blueprint).delete(delete_blueprint),
-        )
-        .route("/workflowBlueprints/import", post(import_blueprint))
-        .route("/workflowBlueprints/export/{id}", get(export_blueprint))
-        .route("/workflowBlueprints/update", post(update_official))
-        .route(
-            "/workflowBlueprints/update/{force}",
-            post(update_official_forced),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index_blueprints))
+        .routes(routes!(view_blueprint))
+        .routes(routes!(add_blueprint))
+        .routes(routes!(edit_blueprint))
+        .routes(routes!(delete_blueprint))
+        .routes(routes!(import_blueprint))
+        .routes(routes!(export_blueprint))
+        .routes(routes!(update_official))
+        .routes(routes!(update_official_forced))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +39,10 @@ struct IndexQuery {
     timestamp: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/workflowBlueprints/index", tag = BLUEPRINTS,
+    summary = "List blueprints",
+    params(("name" = Option<String>, Query), ("uuid" = Option<String>, Query), ("timestamp" = Option<i64>, Query)),
+    responses((status = 200, description = "Success", body = Vec<BlueprintEnvelope>), ErrorResponses))]
 async fn index_blueprints(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -58,6 +58,11 @@ async fn index_blueprints(
     ))
 }
 
+#[utoipa::path(get, path = "/workflowBlueprints/view/{id}", tag = BLUEPRINTS,
+    summary = "One blueprint (or its nodes as DOT / Mermaid text)",
+    params(("id" = String, Path, description = "Numeric id or uuid"),
+           ("format" = Option<String>, Query, description = "`dot` or `mermaid`: text/plain")),
+    responses((status = 200, description = "Success", body = BlueprintEnvelope), ErrorResponses))]
 async fn view_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -71,6 +76,10 @@ async fn view_blueprint(
     Ok(Json(service::view_blueprint(&state, &actor, &id).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/workflowBlueprints/add", tag = BLUEPRINTS,
+    summary = "Create a blueprint from a list of nodes (e.g. a selection in the editor)",
+    request_body = BlueprintInputDoc,
+    responses((status = 200, description = "Success", body = BlueprintEnvelope), ErrorResponses))]
 async fn add_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -80,6 +89,11 @@ async fn add_blueprint(
     Ok(Json(service::add_blueprint(&state, &actor, input).await?))
 }
 
+#[utoipa::path(method(post, put), path = "/workflowBlueprints/edit/{id}", tag = BLUEPRINTS,
+    summary = "Change a blueprint",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    request_body = BlueprintInputDoc,
+    responses((status = 200, description = "Success", body = BlueprintEnvelope), ErrorResponses))]
 async fn edit_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -92,6 +106,10 @@ async fn edit_blueprint(
     ))
 }
 
+#[utoipa::path(method(post, delete), path = "/workflowBlueprints/delete/{id}", tag = BLUEPRINTS,
+    summary = "Delete a blueprint",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn delete_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -104,6 +122,10 @@ async fn delete_blueprint(
 
 /// Takes MISP's form (`{"WorkflowBlueprint": {"json": "<exported file>"}}`) or the exported
 /// file itself as the body.
+#[utoipa::path(post, path = "/workflowBlueprints/import", tag = BLUEPRINTS,
+    summary = "Import MISP's blueprint export file",
+    request_body = BlueprintImport,
+    responses((status = 200, description = "Success", body = BlueprintEnvelope), ErrorResponses))]
 async fn import_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -124,6 +146,10 @@ async fn import_blueprint(
 }
 
 /// A download in MISP's export format and file name.
+#[utoipa::path(get, path = "/workflowBlueprints/export/{id}", tag = BLUEPRINTS,
+    summary = "Download a blueprint in MISP's export format and file name",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "Success", body = BlueprintEnvelope, content_type = "application/json"), ErrorResponses))]
 async fn export_blueprint(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -139,6 +165,9 @@ async fn export_blueprint(
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(body)).into_response())
 }
 
+#[utoipa::path(post, path = "/workflowBlueprints/update", tag = BLUEPRINTS,
+    summary = "Load the official blueprints shipped with Flowgate (newer ones replace older)",
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn update_official(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -147,6 +176,10 @@ async fn update_official(
     update(&state, &actor, false, &uri).await
 }
 
+#[utoipa::path(post, path = "/workflowBlueprints/update/{force}", tag = BLUEPRINTS,
+    summary = "Load the official blueprints; `force` also replaces edited copies",
+    params(("force" = String, Path, description = "`1`, `true` or `force`")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn update_official_forced(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,

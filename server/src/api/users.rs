@@ -3,19 +3,25 @@ use app::backend::entities::{organisation, role, user};
 use app::backend::AppState;
 use app::error::AppError;
 use axum::extract::Path;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::ApiError;
 use super::extract::ApiUser;
+#[allow(unused_imports)] // named only inside `#[utoipa::path]` attributes
+use super::openapi::{ErrorResponses, USERS};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/users/view/{id}", get(view_user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(view_user))
 }
 
 /// `GET /users/view/me`: the caller's account as MISP returns it. Other ids belong to the
 /// admin user routes and are refused here.
+#[utoipa::path(get, path = "/users/view/{id}", tag = USERS,
+    summary = "The caller's account (`me` or the caller's own id)",
+    params(("id" = String, Path, description = "`me` or the caller's id")),
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn view_user(
     ApiUser(principal): ApiUser,
     Path(id): Path<String>,

@@ -1,56 +1,46 @@
 //! `/workflows/*`: MISP's workflow administration routes (site admin only).
+use app::backend::services::input::loose_bool;
 use app::backend::services::workflows::{
     self as service, AddWorkflow, EditWorkflow, TriggerFilter,
 };
 use app::backend::store::workflows::WorkflowFilter;
 use app::backend::AppState;
+use app::error::AppError;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::ApiError;
 use super::extract::{ApiUser, MispJson};
+#[allow(unused_imports)] // named only inside `#[utoipa::path]` attributes
+use super::openapi::{
+    ErrorResponses, ExecuteInput, GraphInput, MassToggleInput, MispError, RunResult, Saved,
+    StatelessInput, StatelessResult, WorkflowEnvelope, WorkflowInput, RUNS, WORKFLOWS,
+};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workflows/index", get(index_workflows))
-        .route("/workflows/view/{id}", get(view_workflow))
-        .route("/workflows/add", post(add_workflow))
-        .route(
-            "/workflows/edit/{id}",
-            post(edit_workflow).put(edit_workflow),
-        )
-        .route(
-            "/workflows/delete/{id}",
-            post(delete_workflow).delete(delete_workflow),
-        )
-        .route("/workflows/triggers", get(list_triggers))
-        .route("/workflows/adhoc", get(list_adhoc))
-        .route("/workflows/moduleIndex", get(module_index))
-        .route("/workflows/moduleView/{module_id}", get(view_module))
-        .route(
-            "/workflows/toggleModule/{module_id}/{enabled}/{is_trigger}",
-            post(toggle_module),
-        )
-        .route(
-            "/workflows/debugToggleField/{id}/{enabled}",
-            post(toggle_debug),
-        )
-        .route("/workflows/checkGraph", post(check_graph))
-        .route("/workflows/executeWorkflow/{id}", post(execute_workflow))
-        .route(
-            "/workflows/rebuildRedis",
-            get(rebuild_redis).post(rebuild_redis),
-        )
-        .route(
-            "/workflows/massToggleField/enabled/{enabled}/{is_trigger}",
-            post(mass_toggle),
-        )
-        .route("/workflows/logs", get(list_runs))
-        .route("/workflows/logs/{run_id}", get(view_run))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index_workflows))
+        .routes(routes!(view_workflow))
+        .routes(routes!(add_workflow))
+        .routes(routes!(edit_workflow))
+        .routes(routes!(delete_workflow))
+        .routes(routes!(list_triggers))
+        .routes(routes!(list_adhoc))
+        .routes(routes!(module_index))
+        .routes(routes!(view_module))
+        .routes(routes!(toggle_module))
+        .routes(routes!(toggle_debug))
+        .routes(routes!(check_graph))
+        .routes(routes!(execute_workflow))
+        .routes(routes!(module_stateless_execution))
+        .routes(routes!(rebuild_redis))
+        .routes(routes!(mass_toggle))
+        .routes(routes!(list_runs))
+        .routes(routes!(view_run))
 }
 
 /// MISP's answer to a successful state change.
@@ -82,6 +72,14 @@ struct IndexQuery {
     limit: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/workflows/index", tag = WORKFLOWS,
+    summary = "List workflows",
+    params(("name" = Option<String>, Query, description = "Exact name"),
+           ("uuid" = Option<String>, Query, description = "Exact uuid"),
+           ("quickFilter" = Option<String>, Query, description = "Substring of name, description, trigger (case-insensitive)"),
+           ("page" = Option<u64>, Query, description = "1-based page (default 1)"),
+           ("limit" = Option<u64>, Query, description = "Page size (default 60)")),
+    responses((status = 200, description = "Success", body = Vec<WorkflowEnvelope>), ErrorResponses))]
 async fn index_workflows(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -141,6 +139,11 @@ pub(crate) fn render_graph(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/workflows/view/{id}", tag = WORKFLOWS,
+    summary = "One workflow (or its graph as DOT / Mermaid text)",
+    params(("id" = String, Path, description = "Numeric id or uuid"),
+           ("format" = Option<String>, Query, description = "`dot` or `mermaid`: the graph as text/plain")),
+    responses((status = 200, description = "Success", body = WorkflowEnvelope), ErrorResponses))]
 async fn view_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -154,6 +157,10 @@ async fn view_workflow(
     Ok(Json(service::view_workflow(&state, &actor, &id).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/workflows/add", tag = WORKFLOWS,
+    summary = "Create a workflow (validated first; one per trigger)",
+    request_body = WorkflowInput,
+    responses((status = 200, description = "Success", body = WorkflowEnvelope), ErrorResponses))]
 async fn add_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -163,6 +170,12 @@ async fn add_workflow(
     Ok(Json(service::add_workflow(&state, &actor, input).await?))
 }
 
+#[utoipa::path(method(post, put), path = "/workflows/edit/{id}", tag = WORKFLOWS,
+    summary = "Save a workflow (validated first; a rejected save changes nothing)",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    request_body = WorkflowInput,
+    responses((status = 200, description = "Success", body = WorkflowEnvelope),
+              (status = 409, description = "The workflow changed since the client's `timestamp`", body = MispError), ErrorResponses))]
 async fn edit_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -175,6 +188,10 @@ async fn edit_workflow(
     ))
 }
 
+#[utoipa::path(method(post, delete), path = "/workflows/delete/{id}", tag = WORKFLOWS,
+    summary = "Delete a workflow",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn delete_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -192,6 +209,12 @@ struct TriggerQuery {
     blocking: Option<String>,
 }
 
+#[utoipa::path(get, path = "/workflows/triggers", tag = WORKFLOWS,
+    summary = "Trigger modules with their enable state, blocking flag and workflow",
+    params(("scope" = Option<String>, Query, description = "Trigger scope (`event`, `attribute`, …)"),
+           ("enabled" = Option<String>, Query, description = "`0` or `1`"),
+           ("blocking" = Option<String>, Query, description = "`0` or `1`")),
+    responses((status = 200, description = "Success", body = Vec<Object>), ErrorResponses))]
 async fn list_triggers(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -212,6 +235,11 @@ struct ModuleQuery {
     enabled: Option<String>,
 }
 
+#[utoipa::path(get, path = "/workflows/moduleIndex", tag = WORKFLOWS,
+    summary = "The module catalogue (MISP's module config shape)",
+    params(("type" = Option<String>, Query, description = "`action` (default), `logic`, `trigger`, `custom` or `all`"),
+           ("enabled" = Option<String>, Query, description = "`0` or `1`")),
+    responses((status = 200, description = "Success", body = Vec<Object>), ErrorResponses))]
 async fn module_index(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -229,6 +257,10 @@ async fn module_index(
     ))
 }
 
+#[utoipa::path(get, path = "/workflows/moduleView/{module_id}", tag = WORKFLOWS,
+    summary = "One module's config",
+    params(("module_id" = String, Path)),
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn view_module(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -239,6 +271,11 @@ async fn view_module(
     ))
 }
 
+#[utoipa::path(post, path = "/workflows/toggleModule/{module_id}/{enabled}/{is_trigger}", tag = WORKFLOWS,
+    summary = "Enable or disable a module or trigger",
+    params(("module_id" = String, Path), ("enabled" = String, Path, description = "`0` or `1`"),
+           ("is_trigger" = String, Path, description = "`0` or `1`")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn toggle_module(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -251,6 +288,10 @@ async fn toggle_module(
     Ok(saved(&format!("{verb} module {module_id}"), &uri))
 }
 
+#[utoipa::path(post, path = "/workflows/debugToggleField/{id}/{enabled}", tag = WORKFLOWS,
+    summary = "Switch a workflow's debug mode",
+    params(("id" = String, Path), ("enabled" = String, Path, description = "`0` or `1`")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn toggle_debug(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -269,6 +310,10 @@ async fn toggle_debug(
     ))
 }
 
+#[utoipa::path(post, path = "/workflows/checkGraph", tag = WORKFLOWS,
+    summary = "Validate a graph without saving it (cycles, multiple connections, path warnings)",
+    request_body = GraphInput,
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn check_graph(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -286,6 +331,11 @@ async fn check_graph(
 /// Accepts MISP's `{"Workflow": {"data": "<JSON string>"}}` and, so that large events are not
 /// parsed twice, a bare JSON body. A data string that is not JSON answers MISP's
 /// "Invalid JSON" outcome.
+#[utoipa::path(post, path = "/workflows/executeWorkflow/{id}", tag = WORKFLOWS,
+    summary = "Run a workflow on supplied data, synchronously (kept in the run log)",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    request_body = ExecuteInput,
+    responses((status = 200, description = "Success", body = RunResult), ErrorResponses))]
 async fn execute_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -319,7 +369,47 @@ async fn execute_workflow(
     ))
 }
 
+/// MISP's form: `input_data` a JSON string (a JSON value is accepted too), `module_indexed_param`
+/// the node's params, `convert_data` whether to build the core format first (absent ⇒ no, as in
+/// MISP's controller).
+#[utoipa::path(post, path = "/workflows/moduleStatelessExecution/{module_id}", tag = WORKFLOWS,
+    summary = "Run one module on supplied data, outside any workflow",
+    params(("module_id" = String, Path)),
+    request_body = StatelessInput,
+    responses((status = 200, description = "Success", body = StatelessResult), ErrorResponses))]
+async fn module_stateless_execution(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(module_id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    // Refuse non-admins before saying anything about their body.
+    actor.require_site_admin_writer()?;
+    let invalid = |m: String| ApiError::from(AppError::Invalid(m));
+    let mut body = match body.unwrap_model("Workflow") {
+        Value::Object(map) => map,
+        Value::Null => serde_json::Map::new(),
+        _ => return Err(invalid("The request body must be a JSON object.".into())),
+    };
+    let input = match body.remove("input_data") {
+        Some(Value::String(text)) if text.trim().is_empty() => json!([]),
+        Some(Value::String(text)) => serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("`input_data` is not valid JSON: {e}")))?,
+        Some(Value::Null) | None => json!([]),
+        Some(other) => other,
+    };
+    let params = body.remove("module_indexed_param").unwrap_or(Value::Null);
+    let convert = loose_bool(body.get("convert_data"));
+    Ok(Json(
+        service::module_stateless_execution(&state, &actor, &module_id, input, &params, convert)
+            .await?,
+    ))
+}
+
 /// Enable state and listening indexes live in the database: there is nothing to rebuild.
+#[utoipa::path(method(get, post), path = "/workflows/rebuildRedis", tag = WORKFLOWS,
+    summary = "MISP compatibility: nothing to rebuild (state is in the database)",
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json<Value>, ApiError> {
     service::rebuild_redis(&actor)?;
     Ok(saved(
@@ -330,6 +420,14 @@ async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json
 
 /// `GET /workflows/logs`: runs newest first; filters `workflow_id`, `trigger_id`, `outcome`,
 /// `from`/`to` (Unix seconds); `limit` and the `before` cursor for paging.
+#[utoipa::path(get, path = "/workflows/logs", tag = RUNS,
+    summary = "Runs, newest first, filtered and paged by cursor",
+    params(("workflow_id" = Option<i32>, Query), ("trigger_id" = Option<String>, Query),
+           ("outcome" = Option<String>, Query, description = "`success`, `failure` or `blocked`"),
+           ("from" = Option<i64>, Query, description = "Unix seconds"), ("to" = Option<i64>, Query, description = "Unix seconds"),
+           ("before" = Option<String>, Query, description = "Cursor: `next` of the previous page"),
+           ("limit" = Option<u64>, Query)),
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn list_runs(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -341,6 +439,10 @@ async fn list_runs(
 }
 
 /// `GET /workflows/logs/<run_id>`: one run with its per-node trace.
+#[utoipa::path(get, path = "/workflows/logs/{run_id}", tag = RUNS,
+    summary = "One run with its per-node trace",
+    params(("run_id" = String, Path)),
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn view_run(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -356,6 +458,11 @@ async fn view_run(
 
 /// `POST /workflows/massToggleField/enabled/<0|1>/<is_trigger>` with `Workflow.module_ids`
 /// (a JSON list, or that list as a JSON string as MISP's UI sends it).
+#[utoipa::path(post, path = "/workflows/massToggleField/enabled/{enabled}/{is_trigger}", tag = WORKFLOWS,
+    summary = "Enable or disable several modules at once (all or nothing)",
+    params(("enabled" = String, Path, description = "`0` or `1`"), ("is_trigger" = String, Path, description = "`0` or `1`")),
+    request_body = MassToggleInput,
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
 async fn mass_toggle(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -393,6 +500,10 @@ struct PageQuery {
 }
 
 /// `GET /workflows/adhoc`: ad-hoc workflows with their trigger's scope and filters.
+#[utoipa::path(get, path = "/workflows/adhoc", tag = WORKFLOWS,
+    summary = "Ad-hoc workflows with their data-input scope and filters",
+    params(("page" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    responses((status = 200, description = "Success", body = Vec<Object>), ErrorResponses))]
 async fn list_adhoc(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,

@@ -15,8 +15,6 @@ pub enum SettingType {
     Boolean,
     /// An `http(s)://` URL without credentials.
     Url,
-    /// An `http://` URL without credentials: the client behind it has no TLS yet.
-    HttpUrl,
     /// A whole number within the bounds.
     Integer {
         min: i64,
@@ -63,7 +61,7 @@ pub fn definitions(state: &AppState) -> Vec<SettingDef> {
         def(
             "Plugin.Workflow_debug_url",
             json!("http://127.0.0.1:27051"),
-            HttpUrl,
+            Url,
             2,
             "Where debug mode POSTs each node's data (MISP's webhook-listener.py default).",
         ),
@@ -213,21 +211,15 @@ pub async fn validate_value(
             }
             Ok(json!(n))
         }
-        SettingType::Url | SettingType::HttpUrl => {
+        SettingType::Url => {
             let s = value
                 .as_str()
                 .ok_or_else(|| invalid("expected a URL"))?
                 .trim();
-            let https = s
-                .strip_prefix("https://")
-                .filter(|_| def.kind == SettingType::Url);
-            let rest = s.strip_prefix("http://").or(https).ok_or_else(|| {
-                invalid(if def.kind == SettingType::HttpUrl {
-                    "expected an http:// URL (HTTPS debug sinks are not supported yet)"
-                } else {
-                    "expected an http:// or https:// URL"
-                })
-            })?;
+            let rest = s
+                .strip_prefix("http://")
+                .or_else(|| s.strip_prefix("https://"))
+                .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
             let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
             if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
                 return Err(invalid(
@@ -269,7 +261,7 @@ pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value,
                 "level": d.level,
                 "type": match d.kind {
                     SettingType::Boolean => "boolean",
-                    SettingType::Url | SettingType::HttpUrl => "string",
+                    SettingType::Url => "string",
                     SettingType::Integer { .. } | SettingType::OrgId => "numeric",
                 },
             })
