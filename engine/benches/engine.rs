@@ -53,17 +53,37 @@ fn bench_publish_gate(c: &mut Criterion) {
             let check =
                 block_on(engine.execute(&prepared, RunInput::Normalized(built.clone()), None));
             assert_eq!(check.outcome, expect);
+            // Inputs are made right before each run (`PerIteration`), as a server parses and
+            // builds a hook's data right before running its workflow; `LargeInput` batches
+            // would hand the walk data built ~10 events earlier and long evicted from the caches.
+            //
+            // The walk alone, on roaming data built as a run builds it
+            // (`RoamingData::core_format`: the core format with its extras pending).
             group.bench_with_input(
                 BenchmarkId::new(format!("publish_gate_walk/{kind}"), n),
+                &raw,
+                |b, raw| {
+                    b.iter_batched(
+                        || RoamingData::core_format(raw.clone()).expect("core format"),
+                        |d| block_on(engine.execute(&prepared, RunInput::Data(d), None)),
+                        BatchSize::PerIteration,
+                    )
+                },
+            );
+            // The walk alone, on the complete core-format document (`core_format::convert`:
+            // `_allTags` / `_AttributeFlattened` built), as a caller passing a `Value` hands it.
+            group.bench_with_input(
+                BenchmarkId::new(format!("publish_gate_walk_complete/{kind}"), n),
                 &built,
                 |b, built| {
                     b.iter_batched(
                         || built.clone(),
                         |d| block_on(engine.execute(&prepared, RunInput::Normalized(d), None)),
-                        BatchSize::LargeInput,
+                        BatchSize::PerIteration,
                     )
                 },
             );
+            // Build and walk: raw hook data in, verdict out.
             group.bench_with_input(
                 BenchmarkId::new(format!("publish_gate_with_core_format/{kind}"), n),
                 &raw,
@@ -71,7 +91,7 @@ fn bench_publish_gate(c: &mut Criterion) {
                     b.iter_batched(
                         || raw.clone(),
                         |d| block_on(engine.execute(&prepared, RunInput::Raw(d), None)),
-                        BatchSize::LargeInput,
+                        BatchSize::PerIteration,
                     )
                 },
             );

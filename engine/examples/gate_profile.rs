@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p engine --example gate_profile -- N WHAT ITERS`, WHAT one of
 //! `extract` / `visit` (the `_allTags` path on built data, hot: same tree every time), `walk`
-//! (execute on a fresh copy of built data, cold like the criterion bench), `full` (execute on
+//! (execute on a fresh copy of the complete core format), `walk-lazy` (execute on
+//! roaming data just built by `RoamingData::core_format`, extras pending), `full` (execute on
 //! raw data, core format built lazily), `convert` (eager core format). Prints median and min.
 //! Instruction counts of the walk alone:
 //! `valgrind --tool=callgrind --toggle-collect='*Engine::execute*' target/release/examples/gate_profile 1000 walk 5`.
@@ -55,6 +56,13 @@ fn main() {
                 let d = built.clone();
                 let t = Instant::now();
                 let r = block_on(engine.execute(&prepared, RunInput::Normalized(d), None));
+                times.push(t.elapsed());
+                drop(r);
+            }
+            "walk-lazy" | "walk-lazy-red" => {
+                let d = engine::RoamingData::core_format(raw.clone()).expect("cf");
+                let t = Instant::now();
+                let r = block_on(engine.execute(&prepared, RunInput::Data(d), None));
                 times.push(t.elapsed());
                 drop(r);
             }

@@ -306,7 +306,11 @@ pub(crate) fn visit_flattened<'a>(
     }
     if let Some(Value::Array(objects)) = event.get("Object") {
         for o in objects {
-            if let Some(Value::Array(attrs)) = o.get("Attribute") {
+            let attrs = match o {
+                Value::Object(o) => map_get(o, "Attribute"),
+                _ => None,
+            };
+            if let Some(Value::Array(attrs)) = attrs {
                 attrs.iter().try_for_each(&mut *f)?;
             }
         }
@@ -318,6 +322,24 @@ pub(crate) fn visit_flattened<'a>(
 /// `doc` (a [`convert_base`] document), visited in the same order without building anything.
 pub(crate) fn visit_all_tag_names<'a>(
     doc: &'a Value,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    visit_tag_names(doc, true, f)
+}
+
+/// The same set of values as [`visit_all_tag_names`], each event tag visited once instead of
+/// once per attribute: for callers that only ask which values occur (the `in`/`not_in`
+/// operators of §8.3), not in what order or how often.
+pub(crate) fn visit_all_tag_name_set<'a>(
+    doc: &'a Value,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    visit_tag_names(doc, false, f)
+}
+
+fn visit_tag_names<'a>(
+    doc: &'a Value,
+    inherited_per_attribute: bool,
     f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some(Value::Object(event)) = doc.get("Event") else {
@@ -332,12 +354,16 @@ pub(crate) fn visit_all_tag_names<'a>(
             })
             .try_for_each(f)
     };
+    let mut inherited_seen = false;
     visit_flattened(doc, &mut |attr| {
         let Value::Object(a) = attr else {
             return ControlFlow::Continue(());
         };
-        names(inherited, f)?;
-        match a.get("Tag") {
+        if inherited_per_attribute || !inherited_seen {
+            inherited_seen = true;
+            names(inherited, f)?;
+        }
+        match map_get(a, "Tag") {
             Some(Value::Array(own)) => names(own, f),
             _ => ControlFlow::Continue(()),
         }

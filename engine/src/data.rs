@@ -216,6 +216,18 @@ mod tests {
             });
             let want: Vec<Value> = all.extract(lazy.raw()).into_iter().cloned().collect();
             assert_eq!(got, want);
+            // The set form: the same values, each event tag once.
+            let mut set = Vec::new();
+            let _ = core_format::visit_all_tag_name_set(&base, &mut |v| {
+                set.push(v.to_string());
+                std::ops::ControlFlow::Continue(())
+            });
+            let mut want_set: Vec<String> = want.iter().map(Value::to_string).collect();
+            want_set.sort();
+            want_set.dedup();
+            set.sort();
+            set.dedup();
+            assert_eq!(set, want_set);
             let mut items = 0;
             let _ = core_format::visit_flattened(&base, &mut |_| {
                 items += 1;

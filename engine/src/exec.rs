@@ -243,6 +243,9 @@ pub enum RunInput {
     Raw(Value),
     /// Roaming data already built (core format or whatever the trigger passes).
     Normalized(Value),
+    /// Roaming data already built in Flowgate's own form, e.g. by [`RoamingData::core_format`]
+    /// (core-format extras still pending), run as it is.
+    Data(RoamingData),
 }
 
 /// A workflow validated and ready to run.
@@ -427,6 +430,7 @@ impl Engine {
             let needs_raw = wf.debug_enabled || has_conditions;
             let (raw, normalized) = match input {
                 RunInput::Normalized(v) => (None, Ok(RoamingData::new(v))),
+                RunInput::Data(d) => (None, Ok(d)),
                 RunInput::Raw(v) => {
                     let keep = needs_raw.then(|| v.clone());
                     let converted = if prepared.trigger_core {
@@ -606,6 +610,7 @@ impl Engine {
             RunInput::Raw(v) => RoamingData::core_format(v)
                 .map_err(|e| StatelessError::Data(format!("Error while normalising data: {e}")))?,
             RunInput::Normalized(v) => RoamingData::new(v),
+            RunInput::Data(d) => d,
         };
         let mut node = Node::new(NodeId(1), module_id);
         node.name = Some(module.config().name.clone());

@@ -91,10 +91,18 @@ impl Module for TagIf {
         // Core-format data whose `_AttributeFlattened` / `_allTags` are not built yet: read the
         // same tag names from the attributes themselves (see `data.rs`).
         if let Some(base) = data.pending_core() {
+            let set_operator = matches!(
+                op,
+                Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
+            );
             let own = ctx.path(OWN_TAGS_PATH)?;
             return Ok(evaluate_each(op, &wanted, &mut |f| {
                 let _ = match scope.as_str() {
                     "attribute" => core_format::visit_flattened(base, &mut |a| own.visit(a, f)),
+                    // The in/not_in operators only ask which tags occur: each event tag once.
+                    "event_attribute" if set_operator => {
+                        core_format::visit_all_tag_name_set(base, f)
+                    }
                     "event_attribute" => core_format::visit_all_tag_names(base, f),
                     _ => path.visit(base, f),
                 };
