@@ -8,6 +8,7 @@ mod m20261128_000001_create_accounts;
 mod m20261128_000002_create_sessions;
 mod m20261128_000003_create_settings;
 mod m20261128_000004_create_workflows;
+mod m20261128_000005_create_events;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_sessions::Migration),
             Box::new(m20261128_000003_create_settings::Migration),
             Box::new(m20261128_000004_create_workflows::Migration),
+            Box::new(m20261128_000005_create_events::Migration),
         ]
     }
 }

@@ -96,6 +96,22 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         ("GET", "/servers/serverSettings"),
         ("POST", "/servers/serverSettingsEdit/{setting}"),
         ("GET", "/users/view/{id}"),
+        ("POST", "/events/runWorkflow/{event_id}"),
+        ("POST", "/events/add"),
+        ("GET", "/events/view/{id}"),
+        ("GET", "/events/index"),
+        ("POST", "/events/edit/{id}"),
+        ("POST", "/events/delete/{id}"),
+        ("POST", "/events/publish/{id}"),
+        ("POST", "/events/unpublish/{id}"),
+        ("POST", "/attributes/add/{event_id}"),
+        ("POST", "/attributes/edit/{id}"),
+        ("POST", "/attributes/delete/{id}"),
+        ("GET", "/attributes/describeTypes"),
+        ("GET", "/tags/index"),
+        ("POST", "/tags/add"),
+        ("POST", "/tags/attachTagToObject"),
+        ("POST", "/tags/removeTagFromObject"),
     ];
     for (method, path) in expected {
         assert!(

@@ -1,6 +1,7 @@
 //! MISP's REST routes, with MISP's request and response shapes.
 pub mod blueprints;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod negotiate;
 pub mod openapi;
@@ -23,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(workflows::router())
         .merge(blueprints::router())
+        .merge(events::router())
 }
 
 /// The generated OpenAPI document.

@@ -18,6 +18,8 @@ pub const BLUEPRINTS: &str = "Workflow blueprints";
 pub const RUNS: &str = "Workflow runs";
 pub const SERVERS: &str = "Servers";
 pub const USERS: &str = "Users";
+pub const EVENTS: &str = "Events";
+pub const TAGS: &str = "Tags";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +34,8 @@ pub const USERS: &str = "Users";
         (name = WORKFLOWS, description = "Workflows, triggers and modules (site admins only)."),
         (name = BLUEPRINTS, description = "Reusable sub-graphs (site admins only)."),
         (name = RUNS, description = "The run log: one record per run, one per node (site admins only)."),
+        (name = EVENTS, description = "MISP events and their attributes, objects and tags."),
+        (name = TAGS, description = "Tags and tagging."),
         (name = SERVERS, description = "Version and settings."),
         (name = USERS, description = "The calling user."),
     ),

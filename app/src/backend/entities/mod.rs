@@ -1,10 +1,16 @@
 //! SeaORM entities: one file per table. Only the store uses them directly.
+pub mod attribute;
+pub mod attribute_tag;
 pub mod auth_key;
+pub mod event;
+pub mod event_tag;
 pub mod login_attempt;
+pub mod object;
 pub mod organisation;
 pub mod role;
 pub mod session;
 pub mod setting;
+pub mod tag;
 pub mod user;
 pub mod workflow;
 pub mod workflow_blueprint;

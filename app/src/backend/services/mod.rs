@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod auth;
 pub mod blueprints;
 pub mod bootstrap;
+pub mod describe_types;
+pub mod events;
 pub mod input;
 pub mod runs;
 pub mod settings;

@@ -672,6 +672,22 @@ pub async fn execute_workflow(
     input: Value,
 ) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
+    run_workflow(state, actor, id, input, "executeWorkflow", None).await
+}
+
+/// Runs a workflow on `input`, or, for an ad-hoc workflow, on what its data-input scope
+/// collects (spec §6.6): the payload itself (`passed_roaming_data`), the events the payload's
+/// filters select (`passed_event_ids`) or the events the trigger's `filters` select (`events`),
+/// one run per event, each kept in the run log. Answers the last run's result.
+/// `only_scope` refuses ad-hoc workflows with another scope.
+async fn run_workflow(
+    state: &AppState,
+    actor: &Principal,
+    id: &str,
+    input: Value,
+    action: &str,
+    only_scope: Option<&str>,
+) -> Result<Value, AppError> {
     state.workflows.modules.refresh(&state.db).await?;
     let model = find(state, id).await?;
     let graph_json: Value = serde_json::from_str(&model.data).map_err(|e| {
@@ -682,21 +698,40 @@ pub async fn execute_workflow(
         tracing::error!(error = %e, workflow = model.id, "stored workflow graph does not parse");
         AppError::Internal
     })?;
-    if adhoc_number(&model.trigger_id).is_some() {
+    let inputs = if adhoc_number(&model.trigger_id).is_some() {
         if !state.workflows.modules.is_enabled(&model.trigger_id) {
             return Ok(
                 json!({"success": false, "outcome": "The ad-hoc trigger is disabled: nothing was run."}),
             );
         }
-        match adhoc_setting(&graph, "scope", "passed_filters").as_str() {
-            "passed_roaming_data" => {}
-            scope @ ("passed_event_ids" | "events") => {
+        let scope = adhoc_setting(&graph, "scope", "passed_filters");
+        if let Some(wanted) = only_scope {
+            if scope != wanted {
                 return Err(AppError::Invalid(format!(
-                    "The `{scope}` data input scope runs on MISP events, which Flowgate does not store yet."
-                )))
+                    "Workflow {} takes `{scope}` data, not `{wanted}`.",
+                    model.id
+                )));
             }
-            _ => return Ok(json!({"success": false, "outcome": "No data collected."})),
         }
+        match scope.as_str() {
+            "passed_roaming_data" => vec![input],
+            // A payload that is already event data runs as it is.
+            "passed_event_ids" if input.get("Event").is_some() => vec![input],
+            "passed_event_ids" => collect_events(state, actor, &input).await?,
+            "events" => {
+                let text = adhoc_setting(&graph, "filters", "{}");
+                let filters: Value = serde_json::from_str(&text).map_err(|e| {
+                    AppError::Invalid(format!("The trigger's search filters are not JSON: {e}"))
+                })?;
+                collect_events(state, actor, &filters).await?
+            }
+            _ => Vec::new(),
+        }
+    } else {
+        vec![input]
+    };
+    if inputs.is_empty() {
+        return Ok(json!({"success": false, "outcome": "No data collected."}));
     }
     let info = WorkflowInfo {
         id: i64::from(model.id),
@@ -713,30 +748,160 @@ pub async fn execute_workflow(
             message: v.message(),
             errors: v.errors.iter().map(|e| e.to_string()).collect(),
         })?;
-    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    let clock = std::time::Instant::now();
-    // A debug run keeps each node's output in the run log (for the Logs viewer).
-    let (report, captured) = if model.debug_enabled {
-        let (engine, sink) = state.workflows.capturing_engine();
-        let report = engine.execute(&prepared, RunInput::Raw(input), None).await;
-        (report, sink.take())
-    } else {
-        let report = state
-            .workflows
-            .engine
-            .execute(&prepared, RunInput::Raw(input), None)
-            .await;
-        (report, Vec::new())
+    let mut last = Value::Null;
+    for input in inputs {
+        let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+        let clock = std::time::Instant::now();
+        // A debug run keeps each node's output in the run log (for the Logs viewer).
+        let (report, captured) = if model.debug_enabled {
+            let (engine, sink) = state.workflows.capturing_engine();
+            let report = engine.execute(&prepared, RunInput::Raw(input), None).await;
+            (report, sink.take())
+        } else {
+            let report = state
+                .workflows
+                .engine
+                .execute(&prepared, RunInput::Raw(input), None)
+                .await;
+            (report, Vec::new())
+        };
+        let duration_us = i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX);
+        let meta = RunMeta {
+            user_id: actor.user.id,
+            action,
+            started_at_us: i64::try_from(started_at_us).unwrap_or(0),
+            duration_us,
+        };
+        let run_id = record_run(state, &model, meta, &report, captured).await?;
+        last = run_json(&report, run_id);
+    }
+    Ok(last)
+}
+
+/// The events an ad-hoc run collects: each as `events/view` shows it to a site admin (MISP
+/// fetches them as the executing user elevated to site admin, spec §6.7).
+async fn collect_events(
+    state: &AppState,
+    actor: &Principal,
+    filters: &Value,
+) -> Result<Vec<Value>, AppError> {
+    let filter = event_search(filters)?;
+    let rows =
+        crate::backend::store::events::list_events(&state.db, &filter.0, 1, filter.1).await?;
+    let mut elevated = actor.clone();
+    elevated.role.perm_site_admin = true;
+    let mut out = Vec::with_capacity(rows.len());
+    for ev in &rows {
+        out.push(super::events::event_document(state, &elevated, ev).await?);
+    }
+    Ok(out)
+}
+
+/// The restSearch filters an ad-hoc run understands: `eventid` / `uuid` (one or a list),
+/// `published`, `org`, `tags` (one tag name), `timestamp` (Unix seconds), `limit` (≤ 1,000).
+fn event_search(
+    filters: &Value,
+) -> Result<(crate::backend::store::events::EventFilter, u64), AppError> {
+    let Value::Object(map) = filters else {
+        return Err(AppError::Invalid(
+            "Event filters must be a JSON object, e.g. {\"eventid\": [12]}.".into(),
+        ));
     };
-    let duration_us = i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX);
-    let meta = RunMeta {
-        user_id: actor.user.id,
-        action: "executeWorkflow",
-        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
-        duration_us,
+    let mut filter = crate::backend::store::events::EventFilter::default();
+    let mut limit = 100;
+    let many = |v: &Value| -> Vec<String> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            Value::String(s) => s.split(',').map(|p| p.trim().to_owned()).collect(),
+            Value::Number(n) => vec![n.to_string()],
+            _ => Vec::new(),
+        }
     };
-    let run_id = record_run(state, &model, meta, &report, captured).await?;
-    Ok(run_json(&report, run_id))
+    for (key, value) in map {
+        match key.as_str() {
+            "eventid" | "event_id" | "id" => {
+                let ids = many(value);
+                let parsed: Vec<i32> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+                if parsed.len() != ids.len() {
+                    return Err(AppError::Invalid("`eventid` must hold event ids.".into()));
+                }
+                filter.ids = Some(parsed);
+            }
+            "uuid" => filter.uuid = many(value).into_iter().next(),
+            "published" => filter.published = Some(loose_bool(Some(value))),
+            "timestamp" => {
+                filter.timestamp_from = value
+                    .as_i64()
+                    .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+            }
+            "limit" => {
+                limit = value
+                    .as_u64()
+                    .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+                    .unwrap_or(100)
+                    .clamp(1, 1000)
+            }
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "Event filter `{other}` is not supported here (eventid, uuid, published, timestamp, limit)."
+                )))
+            }
+        }
+    }
+    Ok((filter, limit))
+}
+
+/// `POST /events/runWorkflow/<event_id>` with `{"Event": {"<workflow id>": 1, …}}`: runs each
+/// selected ad-hoc workflow whose scope is `passed_event_ids` on the event (payload
+/// `{"eventid": [id]}`). The caller must be able to edit the event. Answers each run's result.
+pub async fn run_workflows_on_event(
+    state: &AppState,
+    actor: &Principal,
+    event_id: &str,
+    selected: &Value,
+) -> Result<Vec<(String, Value)>, AppError> {
+    let ev = super::events::editable_event(state, actor, event_id).await?;
+    let Value::Object(map) = selected else {
+        return Err(AppError::Invalid(
+            "Select workflows as {\"Event\": {\"<workflow id>\": 1}}.".into(),
+        ));
+    };
+    let ids: Vec<&String> = map
+        .iter()
+        .filter(|(_, v)| loose_bool(Some(v)))
+        .map(|(k, _)| k)
+        .collect();
+    if ids.is_empty() {
+        return Err(AppError::Invalid("No workflow selected.".into()));
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        let model = find(state, id).await?;
+        if adhoc_number(&model.trigger_id).is_none() {
+            return Err(AppError::Invalid(format!(
+                "Workflow {id} is not an ad-hoc workflow."
+            )));
+        }
+        let action = format!("events/runWorkflow/{}", ev.id);
+        let result = run_workflow(
+            state,
+            actor,
+            id,
+            json!({"eventid": [ev.id]}),
+            &action,
+            Some("passed_event_ids"),
+        )
+        .await?;
+        out.push((id.clone(), result));
+    }
+    Ok(out)
 }
 
 /// MISP's `moduleStatelessExecution` (spec §15): runs one module on `input_data` with

@@ -2,6 +2,7 @@
 //! pass the pool or a transaction, and return entity models or domain rows.
 pub mod auth_keys;
 pub mod blueprints;
+pub mod events;
 pub mod login_attempts;
 pub mod module_states;
 pub mod orgs;
@@ -10,3 +11,19 @@ pub mod runs;
 pub mod settings;
 pub mod users;
 pub mod workflows;
+
+/// `column` contains `needle`, ignoring case on both backends (PostgreSQL's LIKE is
+/// case-sensitive, SQLite's is not), with `\`, `%` and `_` in the needle matched literally.
+pub(crate) fn contains_ignore_case(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    needle: &str,
+) -> impl sea_orm::sea_query::IntoCondition {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}

@@ -1,4 +1,4 @@
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -69,23 +69,17 @@ pub async fn list_workflows(
         cond = cond.add(workflow::Column::Uuid.eq(uuid.to_lowercase()));
     }
     if let Some(quick) = filter.quick.as_deref().filter(|q| !q.is_empty()) {
-        // Case-insensitive on both backends (PostgreSQL's LIKE is case-sensitive, SQLite's is
-        // not), with the user's `\`, `%` and `_` matched literally.
-        let escaped = quick
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let contains = |col: workflow::Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(LikeExpr::new(pattern.as_str()).escape('\\'))
-        };
         cond = cond.add(
             Condition::any()
-                .add(contains(workflow::Column::Name))
-                .add(contains(workflow::Column::Description))
-                .add(contains(workflow::Column::TriggerId)),
+                .add(super::contains_ignore_case(workflow::Column::Name, quick))
+                .add(super::contains_ignore_case(
+                    workflow::Column::Description,
+                    quick,
+                ))
+                .add(super::contains_ignore_case(
+                    workflow::Column::TriggerId,
+                    quick,
+                )),
         );
     }
     match filter.adhoc {
