@@ -55,6 +55,9 @@ pub enum GraphError {
     /// `_frames` not an object of objects.
     #[error("malformed `_frames`")]
     BadFrames,
+    /// A selection naming a node the graph does not have.
+    #[error("node {0} is not in the workflow")]
+    NotInGraph(NodeId),
 }
 
 /// How a keyed parameter set was written, so it is written back the same way.
@@ -867,6 +870,29 @@ impl Graph {
     ///
     /// Trigger nodes are skipped, edges between inserted nodes are kept (remapped), edges to
     /// anything outside the blueprint are dropped. Returns the (old id, new id) pairs.
+    /// The selected nodes and the edges between them, as a blueprint (§13: what the editor's
+    /// "save selection as blueprint" stores): trigger nodes are left out (a blueprint never
+    /// holds one) and edges leaving the selection are dropped. Serialise with
+    /// [`Graph::to_node_list`].
+    pub fn selection(&self, ids: &[NodeId]) -> Result<Graph, GraphError> {
+        if let Some(missing) = ids.iter().find(|id| self.node(**id).is_none()) {
+            return Err(GraphError::NotInGraph(*missing));
+        }
+        let keep: BTreeSet<NodeId> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.node(*id).is_some_and(|n| !n.is_trigger()))
+            .collect();
+        let mut out = self.clone();
+        out.nodes.retain(|n| keep.contains(&n.id));
+        out.edges
+            .retain(|e| keep.contains(&e.source) && keep.contains(&e.target));
+        out.frames = None;
+        out.extra.clear();
+        out.list_form = true;
+        Ok(out)
+    }
+
     pub fn insert_blueprint(&mut self, blueprint: &Graph) -> Vec<(NodeId, NodeId)> {
         let first = self.next_id().0;
         let mut map: HashMap<NodeId, NodeId> = HashMap::new();
@@ -1072,5 +1098,30 @@ pub(crate) mod tests {
         let v = g.to_value();
         let again = Graph::from_value(&v).expect("reparse");
         assert_eq!(again.to_value(), v);
+    }
+
+    /// §13 save selection as blueprint: the selected nodes without the trigger, only the edges
+    /// between them; inserting the result elsewhere gives the same shape back.
+    #[test]
+    fn s13_selection_keeps_selected_nodes_and_their_inner_edges() {
+        let bp = fixture(
+            "blueprints/blueprint_set-tag-based-on-bgp-ranking-maliciousness-level_1668498668.json",
+        );
+        let g = Graph::from_node_list(&bp["WorkflowBlueprint"]["data"]).expect("bp");
+        // Trigger 1 -> 30 -> 29 -> 28: select the trigger, 30 and 29.
+        let picked = g
+            .selection(&[NodeId(1), NodeId(30), NodeId(29)])
+            .expect("selection");
+        let ids: Vec<u64> = picked.nodes.iter().map(|n| n.id.0).collect();
+        assert_eq!(ids, vec![29, 30], "trigger left out");
+        assert_eq!(picked.edges.len(), 1, "only 30 -> 29 stays");
+        let list = picked.to_node_list();
+        assert_eq!(list.as_array().map(Vec::len), Some(2));
+        let back = Graph::from_node_list(&list).expect("reparse");
+        assert_eq!(back.to_node_list(), list);
+        assert_eq!(
+            g.selection(&[NodeId(30), NodeId(99)]).map(|_| ()),
+            Err(GraphError::NotInGraph(NodeId(99)))
+        );
     }
 }

@@ -291,3 +291,89 @@ async fn blueprint_routes_are_site_admin_only() {
     })
     .await;
 }
+
+/// §13 save selection as blueprint: `add` with a stored workflow and node ids saves those nodes
+/// (trigger left out) with the edges between them; bad selections are refused, nothing saved.
+#[tokio::test]
+async fn a_selection_of_a_workflow_becomes_a_blueprint() {
+    for_each_backend(|app| async move {
+        // The official BGP-ranking blueprint inserted into an event-publish workflow.
+        let (_, file) = &official_files()
+            .into_iter()
+            .find(|(name, _)| name.contains("bgp-ranking"))
+            .unwrap();
+        let nodes = file["WorkflowBlueprint"]["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let graph: serde_json::Map<String, Value> = nodes
+            .iter()
+            .map(|n| (n["id"].to_string(), n.clone()))
+            .collect();
+        let wf: Value = post(
+            &app,
+            "/workflows/add.json",
+            json!({"Workflow": {"name": "bgp", "trigger_id": "event-publish", "data": graph}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let wf_id = wf["Workflow"]["id"]
+            .as_str()
+            .expect(&wf.to_string())
+            .to_owned();
+        let ids: Vec<Value> = nodes.iter().map(|n| n["id"].clone()).collect();
+        let saved: Value = post(
+            &app,
+            "/workflowBlueprints/add.json",
+            json!({"WorkflowBlueprint": {
+            "name": "From a selection", "workflow_id": wf_id, "node_ids": ids}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let data = saved["WorkflowBlueprint"]["data"].as_array().unwrap();
+        assert_eq!(
+            data.len(),
+            nodes.len() - 1,
+            "the trigger is left out: {saved}"
+        );
+        assert!(data.iter().all(|n| n["data"]["module_type"] != "trigger"));
+
+        for (body, status) in [
+            (
+                json!({"name": "x", "workflow_id": wf_id, "node_ids": [9999]}),
+                400,
+            ),
+            (
+                json!({"name": "x", "workflow_id": wf_id, "node_ids": []}),
+                400,
+            ),
+            (
+                json!({"name": "x", "workflow_id": wf_id, "node_ids": [1]}),
+                400,
+            ),
+            (
+                json!({"name": "x", "workflow_id": "999", "node_ids": [1]}),
+                404,
+            ),
+        ] {
+            let r = post(
+                &app,
+                "/workflowBlueprints/add.json",
+                json!({"WorkflowBlueprint": body.clone()}),
+            )
+            .await;
+            assert_eq!(r.status(), status, "{body}");
+        }
+        let index: Vec<Value> = get(&app, "/workflowBlueprints/index.json")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(index.len(), 1, "only the good selection was saved");
+    })
+    .await;
+}

@@ -158,6 +158,10 @@ pub struct BlueprintInput {
     pub timestamp: Option<serde_json::Value>,
     /// The list of nodes, or that list as a JSON string.
     pub data: Option<serde_json::Value>,
+    /// `add` only, instead of `data`: save a selection of this stored workflow's nodes.
+    pub workflow_id: Option<serde_json::Value>,
+    /// The selected node ids (the trigger is left out; edges leaving the selection dropped).
+    pub node_ids: Option<Vec<serde_json::Value>>,
 }
 
 /// What a workflow run answers (`executeWorkflow`).

@@ -112,6 +112,56 @@ pub struct BlueprintInput {
     /// The list of nodes, or that list as a JSON string.
     #[serde(default)]
     pub data: Option<Value>,
+    /// Instead of `data` (on `add`): save a selection of a stored workflow's nodes, the
+    /// editor's "save selection as blueprint".
+    #[serde(default)]
+    pub workflow_id: Option<Value>,
+    /// The selected node ids of `workflow_id`.
+    #[serde(default)]
+    pub node_ids: Option<Vec<Value>>,
+}
+
+/// The node list of a selection in a stored workflow (§13): the selected nodes without the
+/// trigger and the edges between them.
+async fn selection_data(
+    state: &AppState,
+    actor: &Principal,
+    workflow: &Value,
+    node_ids: &[Value],
+) -> Result<Value, AppError> {
+    let id = match workflow {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(AppError::Invalid(
+                "`workflow_id` must be a workflow id.".into(),
+            ))
+        }
+    };
+    let graph = super::workflows::workflow_graph(state, actor, &id).await?;
+    let ids = node_ids
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .map(engine::NodeId)
+                .ok_or_else(|| AppError::Invalid("`node_ids` must be node ids.".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err(AppError::Invalid(
+            "Select at least one node (`node_ids`).".into(),
+        ));
+    }
+    let picked = graph
+        .selection(&ids)
+        .map_err(|e| AppError::Invalid(format!("Cannot save this selection: {e}.")))?;
+    if picked.nodes.is_empty() {
+        return Err(AppError::Invalid(
+            "The selection holds no node besides the trigger.".into(),
+        ));
+    }
+    Ok(picked.to_node_list())
 }
 
 /// Validates and normalises the parts of an input; `data` must be a list of §9 nodes.
@@ -169,9 +219,15 @@ fn fields(
 pub async fn add_blueprint(
     state: &AppState,
     actor: &Principal,
-    input: BlueprintInput,
+    mut input: BlueprintInput,
 ) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
+    if input.data.is_none() {
+        if let Some(workflow) = input.workflow_id.take() {
+            let node_ids = input.node_ids.take().unwrap_or_default();
+            input.data = Some(selection_data(state, actor, &workflow, &node_ids).await?);
+        }
+    }
     let f = fields(&input, None)?;
     if store::find_blueprint_by_uuid(&state.db, &f.uuid)
         .await?
