@@ -321,7 +321,7 @@ async fn a_selection_of_a_workflow_becomes_a_blueprint() {
         .unwrap();
         let wf_id = wf["Workflow"]["id"]
             .as_str()
-            .expect(&wf.to_string())
+            .unwrap_or_else(|| panic!("{wf}"))
             .to_owned();
         let ids: Vec<Value> = nodes.iter().map(|n| n["id"].clone()).collect();
         let saved: Value = post(

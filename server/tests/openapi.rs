@@ -64,6 +64,7 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         ("PUT", "/workflows/edit/{id}"),
         ("POST", "/workflows/delete/{id}"),
         ("DELETE", "/workflows/delete/{id}"),
+        ("GET", "/workflows/editor/{id}"),
         ("GET", "/workflows/triggers"),
         ("GET", "/workflows/adhoc"),
         ("GET", "/workflows/moduleIndex"),

@@ -1221,3 +1221,62 @@ async fn adhoc_workflows_are_created_listed_enabled_and_run() {
     })
     .await;
 }
+
+/// §9 the editor creates a hook trigger's workflow on first open ("Workflow for trigger <id>",
+/// the trigger node alone); later opens, by trigger, id or uuid, give the same workflow.
+#[tokio::test]
+async fn editor_creates_the_trigger_workflow_on_first_open() {
+    for_each_backend(|app| async move {
+        let opened: Value = get(&app, "/workflows/editor/event-publish.json", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let wf = &opened["Workflow"];
+        assert_eq!(wf["name"], "Workflow for trigger event-publish", "{opened}");
+        assert_eq!(wf["trigger_id"], "event-publish");
+        assert_eq!(wf["data"]["1"]["class"], "block-type-trigger");
+        assert_eq!(wf["data"]["1"]["data"]["id"], "event-publish");
+        assert_eq!(
+            wf["data"]["1"]["outputs"],
+            json!({"output_1": {"connections": []}})
+        );
+        let id = wf["id"].as_str().unwrap().to_owned();
+        for path in [
+            "/workflows/editor/event-publish.json".to_owned(),
+            format!("/workflows/editor/{id}.json"),
+            format!("/workflows/editor/{}.json", wf["uuid"].as_str().unwrap()),
+        ] {
+            let again: Value = get(&app, &path, ADMIN_KEY).await.json().await.unwrap();
+            assert_eq!(again["Workflow"]["id"], wf["id"], "{path}");
+        }
+        assert_eq!(
+            app::backend::store::workflows::count_workflows(&app.db)
+                .await
+                .unwrap(),
+            1
+        );
+        // The stored graph is a valid trigger-only workflow: saving it back works.
+        let saved = post(
+            &app,
+            &format!("/workflows/edit/{id}.json"),
+            ADMIN_KEY,
+            json!({"Workflow": {"data": wf["data"]}}),
+        )
+        .await;
+        assert_eq!(saved.status(), 200);
+        assert_eq!(
+            get(&app, "/workflows/editor/no-such-trigger.json", ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            get(&app, "/workflows/editor/adhoc_7.json", ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
+    })
+    .await;
+}

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_workflow))
         .routes(routes!(edit_workflow))
         .routes(routes!(delete_workflow))
+        .routes(routes!(open_editor))
         .routes(routes!(list_triggers))
         .routes(routes!(list_adhoc))
         .routes(routes!(module_index))
@@ -207,6 +208,18 @@ struct TriggerQuery {
     scope: Option<String>,
     enabled: Option<String>,
     blocking: Option<String>,
+}
+
+#[utoipa::path(get, path = "/workflows/editor/{id}", tag = WORKFLOWS,
+    summary = "The workflow the editor opens; a hook trigger's workflow is created on first open",
+    params(("id" = String, Path, description = "Workflow id or uuid, or a trigger id (`event-publish`)")),
+    responses((status = 200, description = "Success", body = WorkflowEnvelope), ErrorResponses))]
+async fn open_editor(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(service::open_editor(&state, &actor, &id).await?))
 }
 
 #[utoipa::path(get, path = "/workflows/triggers", tag = WORKFLOWS,

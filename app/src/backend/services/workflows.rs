@@ -337,9 +337,16 @@ pub async fn add_workflow(
 fn adhoc_graph(n: u64) -> Value {
     use engine::Module;
     let trigger = engine::modules::triggers::Trigger::adhoc(n);
-    let config = trigger.config();
+    trigger_graph(
+        trigger.config(),
+        json!({"scope": "passed_roaming_data", "filters": "{}"}),
+    )
+}
+
+/// A graph holding only `config`'s trigger node, as MISP's editor creates it (spec §9).
+fn trigger_graph(config: &engine::ModuleConfig, params: Value) -> Value {
     let mut data = config.to_misp_config(false);
-    data["indexed_params"] = json!({"scope": "passed_roaming_data", "filters": "{}"});
+    data["indexed_params"] = params;
     json!({"1": {
         "id": 1,
         "name": config.name,
@@ -351,6 +358,63 @@ fn adhoc_graph(n: u64) -> Value {
         "pos_x": 0,
         "pos_y": 0,
     }})
+}
+
+/// `GET /workflows/editor/<id|uuid|trigger_id>`: the workflow the editor opens. A hook trigger
+/// without a workflow gets one on first open, as in MISP: "Workflow for trigger <id>", holding
+/// only the trigger node.
+pub async fn open_editor(state: &AppState, actor: &Principal, id: &str) -> Result<Value, AppError> {
+    actor.require_site_admin()?;
+    let by_id = match id.parse::<i32>() {
+        Ok(n) => workflows::find_workflow(&state.db, n).await?,
+        Err(_) => workflows::find_workflow_by_uuid(&state.db, id).await?,
+    };
+    let model = match by_id {
+        Some(m) => m,
+        None => match workflows::find_workflow_by_trigger(&state.db, id).await? {
+            Some(m) => m,
+            None => {
+                let Some(config) = trigger_config(state, id).filter(|_| adhoc_number(id).is_none())
+                else {
+                    return Err(AppError::NotFound("Invalid workflow or trigger.".into()));
+                };
+                actor.require_site_admin_writer()?;
+                let created = workflows::insert_workflow(
+                    &state.db,
+                    workflows::NewWorkflow {
+                        uuid: uuid::Uuid::new_v4().to_string(),
+                        name: format!("Workflow for trigger {id}"),
+                        description: String::new(),
+                        timestamp: now(),
+                        trigger_id: id.to_owned(),
+                        debug_enabled: false,
+                        data: trigger_graph(&config, json!({})).to_string(),
+                    },
+                )
+                .await;
+                match created {
+                    Ok(m) => m,
+                    // Two first opens at once: the other one created it.
+                    Err(e)
+                        if matches!(
+                            e.sql_err(),
+                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                        ) =>
+                    {
+                        workflows::find_workflow_by_trigger(&state.db, id)
+                            .await?
+                            .ok_or(AppError::Internal)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        },
+    };
+    Ok(workflow_json(
+        &model,
+        state,
+        &enabled_triggers(state).await?,
+    ))
 }
 
 /// `POST /workflows/edit/<id>` input. `timestamp` is the version the client last saw: when it
