@@ -483,6 +483,8 @@ async fn mass_toggle(
     uri: OriginalUri,
     body: MispJson,
 ) -> Result<Json<Value>, ApiError> {
+    // Refuse non-admins before saying anything about their body.
+    actor.require_site_admin_writer()?;
     let bad = || {
         ApiError::new(
             http::StatusCode::BAD_REQUEST,
