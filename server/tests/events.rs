@@ -652,3 +652,61 @@ async fn ad_hoc_workflows_run_on_stored_events() {
     })
     .await;
 }
+
+/// §3 `event-publish` (blocking): the official PAP:RED / tlp:red blueprint on the publish
+/// trigger stops publishing a tlp:red event, with MISP's message, leaving the event exactly as it
+/// was; a tlp:green event publishes. Nothing runs while workflows or the trigger are off.
+#[tokio::test]
+async fn a_blocking_publish_workflow_stops_publishing() {
+    for_each_backend(|app| async move {
+        let path = format!(
+            "{}/../engine/tests/fixtures/blueprints/blueprint_pap_red-and-tlp_red-blocking_1661328258.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bp: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let opened = ok(get(&app, "/workflows/editor/event-publish.json", ADMIN_KEY).await).await;
+        let wf_id = opened["Workflow"]["id"].as_str().unwrap().to_owned();
+        let mut graph = opened["Workflow"]["data"].clone();
+        for node in bp["WorkflowBlueprint"]["data"].as_array().unwrap() {
+            graph[node["id"].to_string()] = node.clone();
+        }
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "53", "output": "input_1"}]);
+        graph["53"]["inputs"] = json!({"input_1": {"connections": [{"node": "1", "input": "output_1"}]}});
+        ok(post(&app, &format!("/workflows/edit/{wf_id}.json"), ADMIN_KEY, json!({"Workflow": {"data": graph}})).await).await;
+
+        let mut red = pymisp_event();
+        red["Tag"] = json!([{"name": "tlp:red"}]);
+        let red = ok(post(&app, "/events/add.json", ADMIN_KEY, red).await).await;
+        let red_id = red["Event"]["id"].as_str().unwrap().to_owned();
+        let mut green = pymisp_event();
+        green["uuid"] = json!("3f2e1d0c-4b5a-4c6d-8e7f-9a0b1c2d3e4f");
+        green["Attribute"] = json!([]);
+        green["Object"] = json!([]);
+        let green = ok(post(&app, "/events/add.json", ADMIN_KEY, green).await).await;
+        let green_id = green["Event"]["id"].as_str().unwrap().to_owned();
+
+        // Workflows off (the default): publishing is not gated.
+        ok(post(&app, &format!("/events/publish/{red_id}.json"), ADMIN_KEY, json!({})).await).await;
+        ok(post(&app, &format!("/events/unpublish/{red_id}.json"), ADMIN_KEY, json!({})).await).await;
+
+        for setting in ["Plugin.Workflow_enable", "Plugin.Workflow_triggers_event-publish"] {
+            ok(post(&app, &format!("/servers/serverSettingsEdit/{setting}.json"), ADMIN_KEY, json!({"value": true})).await).await;
+        }
+        let before = ok(get(&app, &format!("/events/view/{red_id}.json"), ADMIN_KEY).await).await;
+        let stopped = post(&app, &format!("/events/publish/{red_id}.json"), ADMIN_KEY, json!({})).await;
+        assert_eq!(stopped.status(), 400);
+        let stopped: Value = stopped.json().await.unwrap();
+        assert!(stopped["message"].as_str().unwrap().starts_with("Publishing stopped by a blocking workflow."), "{stopped}");
+        assert!(!stopped["errors"].as_array().unwrap().is_empty(), "{stopped}");
+        let after = ok(get(&app, &format!("/events/view/{red_id}.json"), ADMIN_KEY).await).await;
+        assert_eq!(after, before, "the event is exactly as before the attempt");
+
+        let published = ok(post(&app, &format!("/events/publish/{green_id}.json"), ADMIN_KEY, json!({})).await).await;
+        assert_eq!(published["message"], "Event published without alerts");
+        let runs = ok(get(&app, "/workflows/logs.json?trigger_id=event-publish", ADMIN_KEY).await).await;
+        let outcomes: Vec<&str> = runs["WorkflowRun"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["success", "blocked"], "newest first");
+        assert_eq!(runs["WorkflowRun"][1]["action"], format!("events/publish/{red_id}"));
+    })
+    .await;
+}

@@ -1170,6 +1170,26 @@ pub async fn set_published(
             "You do not have permission to publish events.".into(),
         ));
     }
+    if publish {
+        // The `event-publish` trigger (blocking): its workflow sees the full event as a site
+        // admin would, and a `false` outcome leaves the event exactly as it was.
+        let mut elevated = actor.clone();
+        elevated.role.perm_site_admin = true;
+        let doc = event_document(state, &elevated, &ev).await?;
+        let action = format!("events/publish/{}", ev.id);
+        if let Some(errors) =
+            super::workflows::run_blocking_hook(state, "event-publish", doc, &action, actor.user.id)
+                .await?
+        {
+            return Err(AppError::Rejected {
+                message: format!(
+                    "Publishing stopped by a blocking workflow. Returned message: {}",
+                    errors.join(", ")
+                ),
+                errors,
+            });
+        }
+    }
     let mut active: event::ActiveModel = ev.into();
     active.published = Set(publish);
     if publish {

@@ -842,6 +842,69 @@ async fn run_workflow(
     Ok(last)
 }
 
+/// Runs the workflow of a blocking hook trigger (spec §3, §6.1) on `data`, inline, when
+/// workflows are on (`Plugin.Workflow_enable`), the trigger is enabled and a workflow listens on
+/// it; the run is kept in the run log with `action`. Returns the workflow's errors when it
+/// blocks the action (the caller then changes nothing), `None` when the action may go on.
+pub async fn run_blocking_hook(
+    state: &AppState,
+    trigger_id: &str,
+    data: Value,
+    action: &str,
+    user_id: i32,
+) -> Result<Option<Vec<String>>, AppError> {
+    let on = |v: Option<Value>| v.and_then(|v| v.as_bool()).unwrap_or(false);
+    if !on(settings::find_setting(&state.db, "Plugin.Workflow_enable").await?)
+        || !on(settings::find_setting(&state.db, &trigger_setting(trigger_id)).await?)
+    {
+        return Ok(None);
+    }
+    let Some(model) = workflows::find_workflow_by_trigger(&state.db, trigger_id).await? else {
+        return Ok(None);
+    };
+    state.workflows.modules.refresh(&state.db).await?;
+    let graph = serde_json::from_str::<Value>(&model.data)
+        .ok()
+        .and_then(|v| Graph::from_value(&v).ok())
+        .ok_or_else(|| {
+            tracing::error!(workflow = model.id, "stored workflow graph does not parse");
+            AppError::Internal
+        })?;
+    let info = WorkflowInfo {
+        id: i64::from(model.id),
+        uuid: model.uuid.clone(),
+        name: model.name.clone(),
+        trigger_id: model.trigger_id.clone(),
+        debug_enabled: model.debug_enabled,
+    };
+    let prepared = state.workflows.engine.prepare(info, graph).map_err(|v| {
+        tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
+        AppError::Internal
+    })?;
+    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+    let clock = std::time::Instant::now();
+    let (report, captured) = if model.debug_enabled {
+        let (engine, sink) = state.workflows.capturing_engine();
+        let report = engine.execute(&prepared, RunInput::Raw(data), None).await;
+        (report, sink.take())
+    } else {
+        let report = state
+            .workflows
+            .engine
+            .execute(&prepared, RunInput::Raw(data), None)
+            .await;
+        (report, Vec::new())
+    };
+    let meta = RunMeta {
+        user_id,
+        action,
+        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
+        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
+    };
+    record_run(state, &model, meta, &report, captured).await?;
+    Ok((!report.success).then(|| report.errors.clone()))
+}
+
 /// The events an ad-hoc run collects: each as `events/view` shows it to a site admin (MISP
 /// fetches them as the executing user elevated to site admin, spec §6.7).
 async fn collect_events(
