@@ -23,6 +23,8 @@ pub struct Config {
     pub cookie_secure: bool,
     /// `FLOWGATE_LOG_DIR`: where `workflow-execution.log` is written (default `data/logs`).
     pub log_dir: std::path::PathBuf,
+    /// `FLOWGATE_MAX_BODY_MB`: largest request body accepted, in MiB (default 64).
+    pub max_body_mb: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -53,6 +55,16 @@ impl Config {
             log_dir: var("FLOWGATE_LOG_DIR")
                 .unwrap_or_else(|| "data/logs".into())
                 .into(),
+            max_body_mb: match var("FLOWGATE_MAX_BODY_MB") {
+                None => crate::DEFAULT_MAX_BODY_MB,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=4096).contains(n))
+                    .with_context(|| {
+                        format!("FLOWGATE_MAX_BODY_MB must be a number of MiB from 1 to 4096, not `{v}`")
+                    })?,
+            },
         })
     }
 }
@@ -75,6 +87,7 @@ impl std::fmt::Debug for Config {
             .field("host_org", &self.host_org)
             .field("cookie_secure", &self.cookie_secure)
             .field("log_dir", &self.log_dir)
+            .field("max_body_mb", &self.max_body_mb)
             .finish()
     }
 }

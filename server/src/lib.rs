@@ -29,6 +29,20 @@ pub const SESSION_COOKIE: &str = "flowgate_session";
 #[derive(Clone, Copy, Debug)]
 pub struct RouterOptions {
     pub cookie_secure: bool,
+    /// Largest request body accepted (MISP events can be large); bigger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+/// Default of `FLOWGATE_MAX_BODY_MB`.
+pub const DEFAULT_MAX_BODY_MB: usize = 64;
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        Self {
+            cookie_secure: true,
+            max_body_bytes: DEFAULT_MAX_BODY_MB * 1024 * 1024,
+        }
+    }
 }
 
 /// The whole application: MISP REST routes, login/logout, Leptos pages and server functions,
@@ -52,7 +66,8 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::extract::DefaultBodyLimit::max(options.max_body_bytes));
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)

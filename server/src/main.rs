@@ -94,6 +94,7 @@ async fn serve() -> anyhow::Result<()> {
         state,
         RouterOptions {
             cookie_secure: config.cookie_secure,
+            max_body_bytes: config.max_body_mb * 1024 * 1024,
         },
     );
     let cleanup = spawn_session_cleanup(DbSessionStore::new(db.clone()), Duration::from_secs(3600));

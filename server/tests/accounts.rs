@@ -69,6 +69,7 @@ async fn login_rotates_session_id_and_sets_safe_cookie_flags() {
         None,
         server::RouterOptions {
             cookie_secure: true,
+            ..Default::default()
         },
     )
     .await;

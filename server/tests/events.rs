@@ -304,6 +304,14 @@ async fn bad_input_is_refused_and_nothing_is_written() {
         assert_eq!(r.status(), 400);
         assert_eq!(count(&app).await, (0, 0, 0), "nothing half-written");
 
+        // Oversized: 413 in MISP's shape, nothing written.
+        let big = json!({"info": "big", "Attribute": [{"type": "text", "value": "x".repeat(common::TEST_MAX_BODY)}]});
+        let r = post(&app, "/events/add.json", ADMIN_KEY, big).await;
+        assert_eq!(r.status(), 413);
+        let err: Value = r.json().await.unwrap();
+        assert!(err["message"].is_string(), "{err}");
+        assert_eq!(count(&app).await, (0, 0, 0));
+
         let r = get(&app, "/events/view/999.json", ADMIN_KEY).await;
         assert_eq!(r.status(), 404);
         let r = post(&app, "/attributes/add/999.json", ADMIN_KEY, json!({"type": "text", "value": "x"})).await;

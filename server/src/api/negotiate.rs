@@ -6,7 +6,59 @@ use axum::extract::Request;
 #[derive(Clone, Copy, Debug)]
 pub struct JsonRequested;
 
-pub fn strip_json_suffix(mut request: Request) -> Request {
+/// CakePHP named parameters that PyMISP appends to a path (`/events/add/metadata:1`,
+/// `/attributes/add/5/breakOnDuplicate:0`), taken off the path before routing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamedParams(pub Vec<(String, String)>);
+
+/// A trailing `key:value` path segment (key: letters, digits, `_`, starting with a letter).
+fn named_param(segment: &str) -> Option<(String, String)> {
+    let (key, value) = segment.split_once(':')?;
+    let mut chars = key.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| (key.to_owned(), value.to_owned()))
+}
+
+/// Takes MISP's `.json` suffix and CakePHP's trailing `key:value` segments off the path before
+/// routing, and remembers both as request extensions ([`JsonRequested`], [`NamedParams`]).
+pub fn strip_json_suffix(request: Request) -> Request {
+    strip_suffix(strip_named_params(request))
+}
+
+fn strip_named_params(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let mut end = path.len();
+    let mut params = Vec::new();
+    while let Some(slash) = path[..end].rfind('/') {
+        match named_param(&path[slash + 1..end]) {
+            Some(p) if slash > 0 => {
+                params.push(p);
+                end = slash;
+            }
+            _ => break,
+        }
+    }
+    if params.is_empty() {
+        return request;
+    }
+    params.reverse();
+    let new_pq = match request.uri().query() {
+        Some(q) => format!("{}?{q}", &path[..end]),
+        None => path[..end].to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = new_pq.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+            request.extensions_mut().insert(NamedParams(params));
+        }
+    }
+    request
+}
+
+fn strip_suffix(mut request: Request) -> Request {
     let path = request.uri().path();
     if let Some(stripped) = path
         .strip_suffix(".json")
@@ -53,6 +105,41 @@ mod tests {
         assert_eq!(req.uri().path(), "/users/view/me");
         assert_eq!(req.uri().query(), Some("x=1"));
         assert!(wants_json(&req));
+    }
+
+    #[test]
+    fn named_params_are_taken_off_the_path() {
+        let req = strip_json_suffix(
+            http::Request::builder()
+                .uri("/attributes/add/5/breakOnDuplicate:0/metadata:1?x=1")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        assert_eq!(req.uri().path(), "/attributes/add/5");
+        assert_eq!(req.uri().query(), Some("x=1"));
+        assert_eq!(
+            req.extensions().get::<NamedParams>(),
+            Some(&NamedParams(vec![
+                ("breakOnDuplicate".into(), "0".into()),
+                ("metadata".into(), "1".into())
+            ]))
+        );
+        let req = strip_json_suffix(
+            http::Request::builder()
+                .uri("/events/index.json/limit:5")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        assert_eq!(req.uri().path(), "/events/index");
+        assert!(wants_json(&req));
+        // A value with a colon inside a segment that is not a named param stays.
+        let req = strip_json_suffix(
+            http::Request::builder()
+                .uri("/events/view/1:2")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        assert_eq!(req.uri().path(), "/events/view/1:2");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use server::{build_router, RouterOptions};
 
 pub const ADMIN_EMAIL: &str = "admin@flowgate.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The request-body limit of the test servers (production default: 64 MiB).
+pub const TEST_MAX_BODY: usize = 8 * 1024 * 1024;
 pub const ADMIN_KEY: &str = "AdminKeyForTests0123456789abcdefghijklmn";
 
 pub struct TestApp {
@@ -112,6 +114,7 @@ impl TestApp {
             self.db.clone(),
             RouterOptions {
                 cookie_secure: false,
+                max_body_bytes: TEST_MAX_BODY,
             },
         )
         .await;
@@ -180,6 +183,7 @@ pub async fn spawn_sqlite() -> TestApp {
         Some(dir),
         RouterOptions {
             cookie_secure: false,
+            max_body_bytes: TEST_MAX_BODY,
         },
     )
     .await
@@ -213,6 +217,7 @@ pub async fn spawn_postgres() -> Option<(TestApp, String)> {
         None,
         RouterOptions {
             cookie_secure: false,
+            max_body_bytes: TEST_MAX_BODY,
         },
     )
     .await;
