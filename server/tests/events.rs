@@ -718,3 +718,55 @@ async fn a_blocking_publish_workflow_stops_publishing() {
     })
     .await;
 }
+
+/// objects/add, objects/edit and objects/delete (soft, then hard), as PyMISP's add_object,
+/// update_object and delete_object drive them.
+#[tokio::test]
+async fn objects_are_added_edited_and_deleted() {
+    for_each_backend(|app| async move {
+        let added = ok(post(&app, "/events/add.json", ADMIN_KEY, json!({"info": "objects"})).await).await;
+        let id = added["Event"]["id"].as_str().unwrap().to_owned();
+        let obj = ok(post(&app, &format!("/objects/add/{id}.json"), ADMIN_KEY, json!({
+            "name": "domain-ip", "meta-category": "network", "template_uuid": "43b3b146-77eb-4931-b4cc-b66c60f28734",
+            "template_version": "10",
+            "Attribute": [
+                {"type": "domain", "object_relation": "domain", "value": "evil.example"},
+                {"type": "ip-dst", "object_relation": "ip", "value": "10.0.0.1", "Tag": [{"name": "tlp:amber"}]}
+            ]})).await).await;
+        let o = &obj["Object"];
+        assert_eq!(o["name"], "domain-ip");
+        assert_eq!(o["event_id"], id.as_str());
+        assert_eq!(o["Attribute"].as_array().unwrap().len(), 2);
+        assert_eq!(o["Attribute"][1]["Tag"][0]["name"], "tlp:amber");
+        let oid = o["id"].as_str().unwrap().to_owned();
+        let ip_uuid = o["Attribute"][1]["uuid"].clone();
+
+        // Fields only, then an attribute updated by uuid and one added.
+        let edited = ok(post(&app, &format!("/objects/edit/{oid}.json"), ADMIN_KEY, json!({"comment": "seen in mail"})).await).await;
+        assert_eq!(edited["Object"]["comment"], "seen in mail");
+        assert_eq!(edited["Object"]["Attribute"].as_array().unwrap().len(), 2, "attributes untouched");
+        let edited = ok(post(&app, &format!("/objects/edit/{oid}.json"), ADMIN_KEY, json!({"Object": {"Attribute": [
+            {"uuid": ip_uuid, "type": "ip-dst", "object_relation": "ip", "value": "10.0.0.2"},
+            {"type": "port", "object_relation": "port", "value": "443"}]}})).await).await;
+        let values: Vec<&str> = edited["Object"]["Attribute"].as_array().unwrap().iter().map(|a| a["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["evil.example", "10.0.0.2", "443"]);
+        let bad = post(&app, &format!("/objects/edit/{oid}.json"), ADMIN_KEY, json!({"Attribute": [{"type": "ip-dst", "object_relation": "ip", "value": "nope"}]})).await;
+        assert_eq!(bad.status(), 400);
+        let bad = post(&app, &format!("/objects/add/{id}.json"), ADMIN_KEY, json!({"name": "x", "Attribute": []})).await;
+        assert_eq!(bad.status(), 400);
+
+        let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(ev["Event"]["attribute_count"], "3");
+        ok(post(&app, &format!("/objects/delete/{oid}.json"), ADMIN_KEY, json!({})).await).await;
+        let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(ev["Event"]["Object"][0]["deleted"], true);
+        assert!(ev["Event"]["Object"][0]["Attribute"].as_array().unwrap().iter().all(|a| a["deleted"] == true));
+        assert_eq!(ev["Event"]["attribute_count"], "0");
+        ok(post(&app, &format!("/objects/delete/{oid}/1.json"), ADMIN_KEY, json!({})).await).await;
+        let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(ev["Event"]["Object"], json!([]));
+        assert_eq!(count(&app).await.1, 0, "the object's attributes are gone too");
+        assert_eq!(post(&app, &format!("/objects/delete/{oid}.json"), ADMIN_KEY, json!({})).await.status(), 404);
+    })
+    .await;
+}

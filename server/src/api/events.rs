@@ -28,6 +28,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(edit_attribute))
         .routes(routes!(delete_attribute))
         .routes(routes!(delete_attribute_hard))
+        .routes(routes!(add_object))
+        .routes(routes!(edit_object))
+        .routes(routes!(delete_object))
+        .routes(routes!(delete_object_hard))
         .routes(routes!(index_tags))
         .routes(routes!(add_tag))
         .routes(routes!(attach_tag))
@@ -293,6 +297,67 @@ async fn delete_attribute_hard(
     Ok(Json(
         json!({"message": "Attribute deleted.", "url": uri.0.path()}),
     ))
+}
+
+#[utoipa::path(post, path = "/objects/add/{event_id}", tag = EVENTS,
+    summary = "Add an object with its attributes to an event",
+    params(("event_id" = String, Path, description = "Numeric id or uuid")),
+    request_body = Object,
+    responses((status = 200, description = "`{\"Object\": {...}}`", body = Object), ErrorResponses))]
+async fn add_object(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(event_id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        service::add_object(&state, &actor, &event_id, body.0).await?,
+    ))
+}
+
+#[utoipa::path(method(post, put), path = "/objects/edit/{id}", tag = EVENTS,
+    summary = "Change an object; its attributes in the body are matched by uuid or added",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    request_body = Object,
+    responses((status = 200, description = "`{\"Object\": {...}}`", body = Object), ErrorResponses))]
+async fn edit_object(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        service::edit_object(&state, &actor, &id, body.0).await?,
+    ))
+}
+
+#[utoipa::path(method(post, delete), path = "/objects/delete/{id}", tag = EVENTS,
+    summary = "Soft-delete an object and its attributes",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn delete_object(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    service::delete_object(&state, &actor, &id, false).await?;
+    Ok(saved("Object deleted.", &uri))
+}
+
+#[utoipa::path(method(post, delete), path = "/objects/delete/{id}/{hard}", tag = EVENTS,
+    summary = "Delete an object; `hard` = 1 removes it and its attributes for good",
+    params(("id" = String, Path, description = "Numeric id or uuid"),
+           ("hard" = String, Path, description = "`1` for a hard delete")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn delete_object_hard(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, hard)): Path<(String, String)>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    service::delete_object(&state, &actor, &id, matches!(hard.as_str(), "1" | "true")).await?;
+    Ok(saved("Object deleted.", &uri))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -372,10 +372,12 @@ struct ObjectInput {
     attributes: Vec<AttributeInput>,
 }
 
+/// Reads one object; `require_attributes` is false for an edit that changes only its fields.
 fn parse_object(
     obj: &Map<String, Value>,
     errors: &mut Vec<String>,
     at: &str,
+    require_attributes: bool,
 ) -> Option<ObjectInput> {
     let before = errors.len();
     let name = text(obj.get("name")).unwrap_or_default();
@@ -399,7 +401,7 @@ fn parse_object(
     }
     let mut attributes = Vec::new();
     let items = list(obj, "Attribute");
-    if items.is_empty() {
+    if items.is_empty() && require_attributes {
         errors.push(format!(
             "{at}Attribute: an object needs at least one attribute."
         ));
@@ -603,7 +605,7 @@ pub async fn add_event(
     }
     let mut objects = Vec::new();
     for (i, o) in list(&obj, "Object").into_iter().enumerate() {
-        if let Some(o) = parse_object(o, &mut errors, &format!("Object {}: ", i + 1)) {
+        if let Some(o) = parse_object(o, &mut errors, &format!("Object {}: ", i + 1), true) {
             objects.push(o);
         }
     }
@@ -1043,7 +1045,7 @@ pub async fn edit_event(
     }
     let mut objects = Vec::new();
     for (i, o) in list(&obj, "Object").into_iter().enumerate() {
-        if let Some(o) = parse_object(o, &mut errors, &format!("Object {}: ", i + 1)) {
+        if let Some(o) = parse_object(o, &mut errors, &format!("Object {}: ", i + 1), true) {
             objects.push(o);
         }
     }
@@ -1367,6 +1369,164 @@ pub async fn delete_attribute(
         active.deleted = Set(true);
         active.timestamp = Set(ts);
         store::update_attribute(&txn, active).await?;
+    }
+    store::refresh_attribute_count(&txn, ev.id).await?;
+    unpublish_and_touch(&txn, ev.id, ts).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+// ---------------------------------------------------------------------------------------------
+
+/// `{"Object": {...}}` with the object's attributes and their tags.
+async fn object_document(
+    db: &impl sea_orm::ConnectionTrait,
+    o: &object::Model,
+) -> Result<Value, AppError> {
+    let tags = store::attribute_tags(db, o.event_id).await?;
+    let attributes = store::object_attributes(db, o.id)
+        .await?
+        .iter()
+        .map(|a| attribute_json(a, tags.get(&a.id).map_or(&[][..], Vec::as_slice)))
+        .collect();
+    Ok(json!({"Object": object_json(o, attributes)}))
+}
+
+/// `POST /objects/add/<event_id>`: an object with its attributes (one transaction).
+pub async fn add_object(
+    state: &AppState,
+    actor: &Principal,
+    event_id: &str,
+    body: Value,
+) -> Result<Value, AppError> {
+    let ev = editable_event(state, actor, event_id).await?;
+    let obj = unwrap_model(body, "Object")?;
+    let mut errors = Vec::new();
+    let Some(input) = parse_object(&obj, &mut errors, "", true) else {
+        return Err(reject(errors, "The object"));
+    };
+    let tags: Vec<TagRef> = input
+        .attributes
+        .iter()
+        .flat_map(|a| a.tags.clone())
+        .collect();
+    require_tagger(actor, &tags)?;
+    let ts = now();
+    let txn = state.db.begin().await?;
+    let saved = insert_object(&txn, actor, ev.id, &input, ts).await?;
+    store::refresh_attribute_count(&txn, ev.id).await?;
+    unpublish_and_touch(&txn, ev.id, ts).await?;
+    let out = object_document(&txn, &saved).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// An object `actor` may change, with its event.
+async fn editable_object(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+) -> Result<(object::Model, event::Model), AppError> {
+    read_only(actor)?;
+    let Some(o) = store::find_object(&state.db, id_or_uuid).await? else {
+        return Err(AppError::NotFound("Invalid object.".into()));
+    };
+    let ev = match store::find_event(&state.db, &o.event_id.to_string()).await? {
+        Some(ev) if can_see(actor, &ev) && child_visible(actor, &ev, o.distribution) => ev,
+        _ => return Err(AppError::NotFound("Invalid object.".into())),
+    };
+    if !can_edit(actor, &ev) {
+        return Err(AppError::Forbidden(
+            "You do not have permission to do that.".into(),
+        ));
+    }
+    Ok((o, ev))
+}
+
+/// `POST /objects/edit/<id>`: the object's own fields given replace the stored ones; its
+/// attributes in the body are matched by uuid (updated) or added. One transaction.
+pub async fn edit_object(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+    body: Value,
+) -> Result<Value, AppError> {
+    let (old, ev) = editable_object(state, actor, id_or_uuid).await?;
+    let obj = unwrap_model(body, "Object")?;
+    let mut merged = match object_json(&old, Vec::new()) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let had_attributes = obj.contains_key("Attribute");
+    for (k, v) in obj {
+        merged.insert(k, v);
+    }
+    merged.insert("uuid".into(), json!(old.uuid));
+    let mut errors = Vec::new();
+    let Some(input) = parse_object(&merged, &mut errors, "", had_attributes) else {
+        return Err(reject(errors, "The object"));
+    };
+    let attributes = input.attributes.clone();
+    let tags: Vec<TagRef> = attributes.iter().flat_map(|a| a.tags.clone()).collect();
+    require_tagger(actor, &tags)?;
+    let ts = now();
+    let txn = state.db.begin().await?;
+    let mut active: object::ActiveModel = old.clone().into();
+    active.name = Set(input.name.clone());
+    active.meta_category = Set(input.meta_category.clone());
+    active.description = Set(input.description.clone());
+    active.template_uuid = Set(input.template_uuid.clone());
+    active.template_version = Set(input.template_version.clone());
+    active.comment = Set(input.comment.clone());
+    active.distribution = Set(input.distribution);
+    active.first_seen = Set(input.first_seen.clone());
+    active.last_seen = Set(input.last_seen.clone());
+    active.timestamp = Set(ts);
+    let saved = store::update_object(&txn, active).await?;
+    for a in &attributes {
+        let existing = match &a.uuid {
+            Some(u) => store::find_attribute(&txn, u).await?,
+            None => None,
+        };
+        match existing {
+            Some(prev) if prev.object_id == saved.id => {
+                update_attribute_row(&txn, actor, prev, a, ts).await?;
+            }
+            Some(_) => {
+                return Err(AppError::Invalid(format!(
+                    "Attribute {} belongs to another object.",
+                    a.uuid.clone().unwrap_or_default()
+                )))
+            }
+            None => {
+                insert_attribute(&txn, actor, ev.id, saved.id, a, ts).await?;
+            }
+        }
+    }
+    store::refresh_attribute_count(&txn, ev.id).await?;
+    unpublish_and_touch(&txn, ev.id, ts).await?;
+    let out = object_document(&txn, &saved).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// `POST /objects/delete/<id>[/1]`: soft delete (object and its attributes marked deleted), or
+/// hard.
+pub async fn delete_object(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+    hard: bool,
+) -> Result<(), AppError> {
+    let (o, ev) = editable_object(state, actor, id_or_uuid).await?;
+    let ts = now();
+    let txn = state.db.begin().await?;
+    if hard {
+        store::delete_object(&txn, o.id).await?;
+    } else {
+        store::soft_delete_object(&txn, o.id, ts).await?;
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;

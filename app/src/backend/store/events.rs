@@ -201,6 +201,62 @@ pub async fn find_object_by_uuid(
         .await
 }
 
+pub async fn find_object(
+    db: &impl ConnectionTrait,
+    id_or_uuid: &str,
+) -> Result<Option<object::Model>, DbErr> {
+    match id_or_uuid.parse::<i32>() {
+        Ok(id) => object::Entity::find_by_id(id).one(db).await,
+        Err(_) => find_object_by_uuid(db, id_or_uuid).await,
+    }
+}
+
+pub async fn update_object(
+    db: &impl ConnectionTrait,
+    model: object::ActiveModel,
+) -> Result<object::Model, DbErr> {
+    model.update(db).await
+}
+
+/// Deletes an object and its attributes.
+pub async fn delete_object(db: &impl ConnectionTrait, id: i32) -> Result<(), DbErr> {
+    attribute::Entity::delete_many()
+        .filter(attribute::Column::ObjectId.eq(id))
+        .exec(db)
+        .await?;
+    object::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Marks an object and its attributes deleted.
+pub async fn soft_delete_object(db: &impl ConnectionTrait, id: i32, now: i64) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    attribute::Entity::update_many()
+        .col_expr(attribute::Column::Deleted, Expr::value(true))
+        .col_expr(attribute::Column::Timestamp, Expr::value(now))
+        .filter(attribute::Column::ObjectId.eq(id))
+        .exec(db)
+        .await?;
+    object::Entity::update_many()
+        .col_expr(object::Column::Deleted, Expr::value(true))
+        .col_expr(object::Column::Timestamp, Expr::value(now))
+        .filter(object::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn object_attributes(
+    db: &impl ConnectionTrait,
+    object_id: i32,
+) -> Result<Vec<attribute::Model>, DbErr> {
+    attribute::Entity::find()
+        .filter(attribute::Column::ObjectId.eq(object_id))
+        .order_by_asc(attribute::Column::Id)
+        .all(db)
+        .await
+}
+
 pub async fn insert_object(
     db: &impl ConnectionTrait,
     model: object::ActiveModel,
