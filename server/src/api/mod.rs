@@ -1,4 +1,5 @@
 //! MISP's REST routes, with MISP's request and response shapes.
+pub mod admin;
 pub mod blueprints;
 pub mod error;
 pub mod events;
@@ -25,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(workflows::router())
         .merge(blueprints::router())
         .merge(events::router())
+        .merge(admin::router())
 }
 
 /// The generated OpenAPI document.

@@ -2,7 +2,7 @@
 use app::backend::entities::{organisation, role, user};
 use app::backend::AppState;
 use app::error::AppError;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -19,16 +19,27 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `GET /users/view/me`: the caller's account as MISP returns it. Other ids belong to the
 /// admin user routes and are refused here.
 #[utoipa::path(get, path = "/users/view/{id}", tag = USERS,
-    summary = "The caller's account (`me` or the caller's own id)",
-    params(("id" = String, Path, description = "`me` or the caller's id")),
+    summary = "The caller's account (`me` or the caller's own id); site admins: any account",
+    params(("id" = String, Path, description = "`me` or a user id")),
     responses((status = 200, description = "Success", body = Object), ErrorResponses))]
 async fn view_user(
+    State(state): State<AppState>,
     ApiUser(principal): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let own = id == "me" || id.parse::<i32>().ok() == Some(principal.user.id);
     if !own {
-        return Err(AppError::NotFound("Invalid user".into()).into());
+        // Site admins see every account, as in MISP; others only their own.
+        let other = match (principal.is_site_admin(), id.parse::<i32>()) {
+            (true, Ok(n)) => app::backend::store::users::find_user(&state.db, n)
+                .await
+                .map_err(AppError::from)?,
+            _ => None,
+        };
+        return match other {
+            Some(u) => Ok(Json(super::admin::user_document(&state, &u).await?)),
+            None => Err(AppError::NotFound("Invalid user".into()).into()),
+        };
     }
     Ok(Json(json!({
         "User": user_json(&principal.user),

@@ -239,3 +239,84 @@ mod tests {
         }
     }
 }
+
+/// `admin/users/delete/<id>`: removes an account with its API keys. Site admins cannot delete
+/// themselves, and the last enabled site admin stays.
+pub async fn delete_user(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    user_id: i32,
+) -> Result<(), AppError> {
+    use sea_orm::EntityTrait;
+    require_site_admin(actor)?;
+    let Some(user) = users::find_user(db, user_id).await? else {
+        return Err(AppError::NotFound("Invalid user.".into()));
+    };
+    if user.id == actor.user.id {
+        return Err(AppError::Invalid(
+            "You cannot delete your own account.".into(),
+        ));
+    }
+    let is_admin = roles::find_role(db, user.role_id)
+        .await?
+        .is_some_and(|r| r.perm_site_admin)
+        && !user.disabled;
+    let txn = db.begin().await?;
+    if is_admin && users::count_enabled_site_admins(&txn).await? <= 1 {
+        return Err(AppError::Conflict(
+            "This is the last enabled site administrator: it cannot be deleted.".into(),
+        ));
+    }
+    // API keys go with the account (ON DELETE CASCADE); its sessions stop resolving.
+    crate::backend::entities::user::Entity::delete_by_id(user.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `admin/organisations/delete/<id>`: only an organisation without users or events (MISP refuses
+/// the same), and never the host organisation.
+pub async fn delete_org(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    org_id: i32,
+) -> Result<(), AppError> {
+    use crate::backend::entities::{event, organisation, user};
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+    require_site_admin(actor)?;
+    if orgs::find_org(db, org_id).await?.is_none() {
+        return Err(AppError::NotFound("Invalid organisation.".into()));
+    }
+    let host = crate::backend::store::settings::find_setting(db, "MISP.host_org_id")
+        .await?
+        .and_then(|v| v.as_i64());
+    if host == Some(i64::from(org_id)) {
+        return Err(AppError::Conflict(
+            "The host organisation (MISP.host_org_id) cannot be deleted.".into(),
+        ));
+    }
+    let txn = db.begin().await?;
+    let members = user::Entity::find()
+        .filter(user::Column::OrgId.eq(org_id))
+        .count(&txn)
+        .await?;
+    let events = event::Entity::find()
+        .filter(
+            Condition::any()
+                .add(event::Column::OrgId.eq(org_id))
+                .add(event::Column::OrgcId.eq(org_id)),
+        )
+        .count(&txn)
+        .await?;
+    if members > 0 || events > 0 {
+        return Err(AppError::Conflict(format!(
+            "The organisation still has {members} user(s) and {events} event(s): it cannot be deleted."
+        )));
+    }
+    organisation::Entity::delete_by_id(org_id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
