@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(index_orgs))
         .routes(routes!(delete_org))
         .routes(routes!(add_user))
-        .routes(routes!(view_user))
+        .routes(routes!(admin_view_user))
         .routes(routes!(index_users))
         .routes(routes!(delete_user))
 }
@@ -190,7 +190,7 @@ async fn add_user(
     summary = "One user with role and organisation (site admins)",
     params(("id" = String, Path)),
     responses((status = 200, description = "Success", body = Object), ErrorResponses))]
-async fn view_user(
+async fn admin_view_user(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
     Path(id): Path<String>,
