@@ -16,7 +16,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(HOME)/.cargo/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test tools wasm-opt e2e-deps build-debug build-release unit e2e fmt lint clean
+.PHONY: run test tools wasm-opt e2e-deps pymisp-deps build-debug build-release unit e2e pymisp fmt lint clean
 
 # Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
 # mean what they mean in a shell file, not what make would make of them.
@@ -25,7 +25,7 @@ run: tools wasm-opt build-release
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=flowgate \
 	  exec ./target/release/server
 
-test: tools e2e-deps unit build-debug e2e
+test: tools e2e-deps pymisp-deps unit build-debug e2e pymisp
 
 ## Tools, pinned; each installed only when missing or at another version.
 tools:
@@ -52,6 +52,16 @@ e2e-deps:
 	@cd end2end && { [ -d node_modules/@playwright/test ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
 	@mkdir -p end2end/screenshots
 
+# PyMISP (the real MISP client) and pytest in a virtualenv, reinstalled when the pins change.
+PYMISP_VENV := $(TOOLS)/pymisp-venv
+pymisp-deps:
+	@command -v python3 >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3 python3-venv; }
+	@if ! cmp -s end2end/pymisp/requirements.txt $(PYMISP_VENV)/requirements.txt; then \
+	  rm -rf $(PYMISP_VENV) && python3 -m venv $(PYMISP_VENV) && \
+	  $(PYMISP_VENV)/bin/pip install --quiet --disable-pip-version-check -r end2end/pymisp/requirements.txt && \
+	  cp end2end/pymisp/requirements.txt $(PYMISP_VENV)/requirements.txt; \
+	fi
+
 ## Builds.
 build-debug:
 	cargo leptos build
@@ -65,6 +75,10 @@ unit:
 
 e2e:
 	cd end2end && FLOWGATE_SERVER_BIN=$(CURDIR)/target/debug/server npx playwright test
+
+# PyMISP against a fresh server (SQLite, and PostgreSQL when FLOWGATE_TEST_POSTGRES_URL is set).
+pymisp:
+	FLOWGATE_SERVER_BIN=$(CURDIR)/target/debug/server $(PYMISP_VENV)/bin/pytest -q end2end/pymisp
 
 fmt:
 	cargo fmt --all
