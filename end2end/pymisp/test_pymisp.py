@@ -111,3 +111,21 @@ def test_bad_input_is_refused(misp):
     status, body = response["errors"]
     assert status == 400 and "IP address" in body["message"]
     assert not [e for e in misp.events(pythonify=True) if e.info == "bad"]
+
+
+def test_search(misp):
+    event = make_event()
+    event.info = "PyMISP search event"
+    event = misp.add_event(event, pythonify=True)
+    try:
+        found = misp.search(controller="events", value="8.8.8.8", pythonify=True)
+        assert event.uuid in {e.uuid for e in found}
+        found = misp.search(controller="events", tags=["tlp:green"], eventinfo="search event", pythonify=True)
+        assert [e.uuid for e in found] == [event.uuid]
+        found = misp.search(controller="events", tags=["!tlp:green"], eventinfo="search event", pythonify=True)
+        assert found == []
+        attributes = misp.search(controller="attributes", type_attribute="domain", value="evil.example", pythonify=True)
+        assert [a.value for a in attributes] == ["evil.example"]
+        assert misp.search(controller="attributes", value="no-such-value", pythonify=True) == []
+    finally:
+        misp.delete_event(event)

@@ -770,3 +770,66 @@ async fn objects_are_added_edited_and_deleted() {
     })
     .await;
 }
+
+/// restSearch (events and attributes): value (exact and `%`), type, category, to_ids, tags with
+/// `!`, eventid, org, published, timestamp / last, date range, paging, visibility; unknown
+/// filters are refused by name.
+#[tokio::test]
+async fn rest_search_finds_events_and_attributes() {
+    for_each_backend(|app| async move {
+        let a = ok(post(&app, "/events/add.json", ADMIN_KEY, pymisp_event()).await).await;
+        let a_id = a["Event"]["id"].as_str().unwrap().to_owned();
+        let b = ok(post(&app, "/events/add.json", ADMIN_KEY, json!({
+            "info": "second", "date": "2025-01-15", "distribution": "0", "Tag": [{"name": "tlp:red"}],
+            "Attribute": [{"type": "ip-dst", "value": "1.2.3.4", "to_ids": false}, {"type": "text", "value": "note"}]})).await).await;
+        let b_id = b["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/events/publish/{b_id}"), ADMIN_KEY, json!({})).await).await;
+
+        let ids = |r: &Value| -> Vec<String> {
+            r["response"].as_array().unwrap().iter().map(|e| e["Event"]["id"].as_str().unwrap().to_owned()).collect()
+        };
+        let search = |body: Value| {
+            let app = &app;
+            async move { ok(post(app, "/events/restSearch", ADMIN_KEY, body).await).await }
+        };
+        assert_eq!(ids(&search(json!({"returnFormat": "json"})).await), [b_id.clone(), a_id.clone()]);
+        assert_eq!(ids(&search(json!({"value": "8.8.8.8"})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"value": "%.EXAMPLE"})).await), [a_id.clone()], "wildcard, any case");
+        assert_eq!(ids(&search(json!({"type": "text"})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"type": "ip-dst", "to_ids": 0})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"category": "Payload delivery"})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": ["tlp:red"]})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": "PAP:AMBER"})).await), [a_id.clone()], "attribute tag");
+        assert_eq!(ids(&search(json!({"tags": ["!tlp:red"]})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": {"NOT": ["tlp:green"]}})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"eventid": [a_id.clone()]})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"published": true})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"last": "1d"})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"date_from": "2026-01-01"})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"date_to": "2025-12-31"})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"timestamp": ["0", "1"]})).await), Vec::<String>::new());
+        assert_eq!(ids(&search(json!({"limit": 1, "page": 2})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"org": "no-such-org"})).await), Vec::<String>::new());
+
+        let bad = post(&app, "/events/restSearch", ADMIN_KEY, json!({"values": "x", "frobnicate": 1})).await;
+        assert_eq!(bad.status(), 400);
+        let bad: Value = bad.json().await.unwrap();
+        assert!(bad["message"].as_str().unwrap().contains("frobnicate"), "{bad}");
+        assert_eq!(post(&app, "/events/restSearch", ADMIN_KEY, json!({"returnFormat": "csv"})).await.status(), 400);
+
+        let attrs = ok(post(&app, "/attributes/restSearch", ADMIN_KEY, json!({"type": "ip-dst"})).await).await;
+        let values: Vec<&str> = attrs["response"]["Attribute"].as_array().unwrap().iter().map(|a| a["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["8.8.8.8", "1.2.3.4"]);
+        assert_eq!(attrs["response"]["Attribute"][0]["Event"]["id"], a_id.as_str());
+        let inherited = ok(post(&app, "/attributes/restSearch", ADMIN_KEY, json!({"tags": "tlp:red"})).await).await;
+        assert_eq!(inherited["response"]["Attribute"].as_array().unwrap().len(), 2, "event tags count for attributes");
+
+        // Another organisation sees neither the org-only event nor org-only attributes.
+        let outsider = user_key(&app, "outsider@other.test", ROLE_ORG_ADMIN, Some("Other org")).await;
+        let seen = ok(post(&app, "/events/restSearch", &outsider, json!({})).await).await;
+        assert_eq!(ids(&seen), [a_id.clone()]);
+        let seen = ok(post(&app, "/attributes/restSearch", &outsider, json!({"type": "domain"})).await).await;
+        assert_eq!(seen["response"]["Attribute"], json!([]), "the org-only domain attribute");
+    })
+    .await;
+}

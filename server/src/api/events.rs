@@ -36,8 +36,38 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_tag))
         .routes(routes!(attach_tag))
         .routes(routes!(remove_tag))
+        .routes(routes!(search_events))
+        .routes(routes!(search_attributes))
         .routes(routes!(describe_types))
         .routes(routes!(run_workflow))
+}
+
+#[utoipa::path(method(post, get), path = "/events/restSearch", tag = EVENTS,
+    summary = "Search events (MISP's restSearch, JSON); filters in the body",
+    request_body = Object,
+    responses((status = 200, description = "`{\"response\": [{\"Event\": {...}}]}`", body = Object), ErrorResponses))]
+async fn search_events(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::search::search_events(&state, &actor, &body.0).await?,
+    ))
+}
+
+#[utoipa::path(method(post, get), path = "/attributes/restSearch", tag = EVENTS,
+    summary = "Search attributes (MISP's restSearch, JSON); filters in the body",
+    request_body = Object,
+    responses((status = 200, description = "`{\"response\": {\"Attribute\": [...]}}`", body = Object), ErrorResponses))]
+async fn search_attributes(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::search::search_attributes(&state, &actor, &body.0).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/attributes/describeTypes", tag = EVENTS,

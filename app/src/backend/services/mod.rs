@@ -8,5 +8,6 @@ pub mod describe_types;
 pub mod events;
 pub mod input;
 pub mod runs;
+pub mod search;
 pub mod settings;
 pub mod workflows;
