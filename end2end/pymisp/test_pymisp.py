@@ -1,7 +1,15 @@
 """The real PyMISP client, unchanged, against Flowgate (issue: MISP core objects)."""
 import uuid
 
-from pymisp import MISPAttribute, MISPEvent, MISPObject, MISPOrganisation, MISPUser
+from pymisp import (
+    MISPAttribute,
+    MISPEvent,
+    MISPEventReport,
+    MISPObject,
+    MISPOrganisation,
+    MISPSighting,
+    MISPUser,
+)
 
 
 def test_connects_and_knows_its_user(misp):
@@ -92,6 +100,22 @@ def test_event_lifecycle(misp):
     updated = misp.update_attribute(attribute, added.id, pythonify=True)
     assert updated.comment == "landing page"
     assert "errors" not in misp.delete_attribute(added.id)
+
+    # A sighting and a report.
+    sighting = MISPSighting()
+    sighting.source = "pymisp-sensor"
+    made = misp.add_sighting(sighting, event.attributes[0], pythonify=True)
+    assert int(made.attribute_id) == int(event.attributes[0].id) and made.source == "pymisp-sensor"
+    by_value = MISPSighting()
+    by_value.value = "8.8.8.8"
+    assert "errors" not in misp.add_sighting(by_value)
+    report = MISPEventReport()
+    report.name = "Analysis"
+    report.content = "# Findings"
+    report = misp.add_event_report(event, report, pythonify=True)
+    assert report.id and report.name == "Analysis"
+    assert misp.get_event_report(report.id, pythonify=True).content == "# Findings"
+    assert [r.name for r in misp.get_event(event.id, pythonify=True).event_reports] == ["Analysis"]
 
     # Publish, then delete.
     assert "errors" not in misp.publish(event)

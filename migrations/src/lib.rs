@@ -9,6 +9,7 @@ mod m20261128_000002_create_sessions;
 mod m20261128_000003_create_settings;
 mod m20261128_000004_create_workflows;
 mod m20261128_000005_create_events;
+mod m20261128_000006_create_sightings_and_reports;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_settings::Migration),
             Box::new(m20261128_000004_create_workflows::Migration),
             Box::new(m20261128_000005_create_events::Migration),
+            Box::new(m20261128_000006_create_sightings_and_reports::Migration),
         ]
     }
 }

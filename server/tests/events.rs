@@ -833,3 +833,159 @@ async fn rest_search_finds_events_and_attributes() {
     })
     .await;
 }
+
+/// Sightings (by attribute, uuid or value; types; permission) and event reports (add, view,
+/// edit, soft and hard delete; shown in the event).
+#[tokio::test]
+async fn sightings_and_event_reports() {
+    for_each_backend(|app| async move {
+        let added = ok(post(&app, "/events/add.json", ADMIN_KEY, pymisp_event()).await).await;
+        let id = added["Event"]["id"].as_str().unwrap().to_owned();
+        let attr_id = added["Event"]["Attribute"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let one = ok(post(
+            &app,
+            &format!("/sightings/add/{attr_id}.json"),
+            ADMIN_KEY,
+            json!({"source": "sensor-1"}),
+        )
+        .await)
+        .await;
+        assert_eq!(one["Sighting"]["attribute_id"], attr_id.as_str());
+        assert_eq!(one["Sighting"]["event_id"], id.as_str());
+        assert_eq!(one["Sighting"]["type"], "0");
+        assert_eq!(one["Sighting"]["source"], "sensor-1");
+        let by_value = ok(post(
+            &app,
+            "/sightings/add.json",
+            ADMIN_KEY,
+            json!({"value": "8.8.8.8", "type": "1"}),
+        )
+        .await)
+        .await;
+        assert_eq!(by_value["Sighting"]["type"], "1", "false positive");
+        let by_uuid = ok(post(
+            &app,
+            "/sightings/add",
+            ADMIN_KEY,
+            json!({"uuid": "0c4b3e5a-9f37-4d1e-9c55-6a1b2c3d4e5f", "timestamp": 1700000000}),
+        )
+        .await)
+        .await;
+        assert_eq!(by_uuid["Sighting"]["date_sighting"], "1700000000");
+        for (body, status) in [
+            (json!({"value": "no-such-value"}), 404),
+            (json!({"value": "8.8.8.8", "type": "7"}), 400),
+            (json!({}), 400),
+        ] {
+            assert_eq!(
+                post(&app, "/sightings/add", ADMIN_KEY, body.clone())
+                    .await
+                    .status(),
+                status,
+                "{body}"
+            );
+        }
+        let reader = user_key(&app, "reader@flowgate.test", ROLE_READ_ONLY, None).await;
+        assert_eq!(
+            post(&app, "/sightings/add", &reader, json!({"value": "8.8.8.8"}))
+                .await
+                .status(),
+            403
+        );
+
+        let report = ok(post(
+            &app,
+            &format!("/eventReports/add/{id}.json"),
+            ADMIN_KEY,
+            json!({"name": "Analysis", "content": "# Findings\nC2 at 8.8.8.8"}),
+        )
+        .await)
+        .await;
+        let report_id = report["EventReport"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(report["EventReport"]["event_id"], id.as_str());
+        assert_eq!(report["EventReport"]["distribution"], "5");
+        let viewed = ok(get(
+            &app,
+            &format!("/eventReports/view/{report_id}.json"),
+            ADMIN_KEY,
+        )
+        .await)
+        .await;
+        assert_eq!(viewed, report);
+        let edited = ok(post(
+            &app,
+            &format!("/eventReports/edit/{report_id}.json"),
+            ADMIN_KEY,
+            json!({"EventReport": {"content": "updated"}}),
+        )
+        .await)
+        .await;
+        assert_eq!(edited["EventReport"]["content"], "updated");
+        assert_eq!(edited["EventReport"]["name"], "Analysis");
+        let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(ev["Event"]["EventReport"][0]["name"], "Analysis");
+        assert_eq!(
+            post(
+                &app,
+                &format!("/eventReports/add/{id}"),
+                ADMIN_KEY,
+                json!({"content": "x"})
+            )
+            .await
+            .status(),
+            400
+        );
+        assert_eq!(
+            post(
+                &app,
+                &format!("/eventReports/add/{id}"),
+                &reader,
+                json!({"name": "x"})
+            )
+            .await
+            .status(),
+            403
+        );
+        ok(post(
+            &app,
+            &format!("/eventReports/delete/{report_id}"),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await)
+        .await;
+        let viewed =
+            ok(get(&app, &format!("/eventReports/view/{report_id}"), ADMIN_KEY).await).await;
+        assert_eq!(viewed["EventReport"]["deleted"], true);
+        ok(post(
+            &app,
+            &format!("/eventReports/delete/{report_id}/1"),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await)
+        .await;
+        assert_eq!(
+            get(&app, &format!("/eventReports/view/{report_id}"), ADMIN_KEY)
+                .await
+                .status(),
+            404
+        );
+
+        // Deleting the event takes its sightings and reports along.
+        ok(post(&app, &format!("/events/delete/{id}"), ADMIN_KEY, json!({})).await).await;
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        assert_eq!(
+            app::backend::entities::sighting::Entity::find()
+                .count(&app.db)
+                .await
+                .unwrap(),
+            0
+        );
+    })
+    .await;
+}

@@ -38,6 +38,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_tag))
         .routes(routes!(search_events))
         .routes(routes!(search_attributes))
+        .routes(routes!(add_sighting))
+        .routes(routes!(add_sighting_to))
+        .routes(routes!(add_report))
+        .routes(routes!(view_report))
+        .routes(routes!(edit_report))
+        .routes(routes!(delete_report))
+        .routes(routes!(delete_report_hard))
         .routes(routes!(describe_types))
         .routes(routes!(run_workflow))
 }
@@ -68,6 +75,122 @@ async fn search_attributes(
     Ok(Json(
         app::backend::services::search::search_attributes(&state, &actor, &body.0).await?,
     ))
+}
+
+/// One sighting answers `{"Sighting": {...}}`; several (a value on several attributes) answer
+/// `{"Sighting": [...]}`.
+fn sightings_answer(mut made: Vec<Value>) -> Json<Value> {
+    if made.len() == 1 {
+        Json(json!({"Sighting": made.remove(0)}))
+    } else {
+        Json(json!({"Sighting": made}))
+    }
+}
+
+#[utoipa::path(post, path = "/sightings/add", tag = EVENTS,
+    summary = "Sight an attribute (`id` / `uuid`) or every visible attribute with a `value`",
+    request_body = Object,
+    responses((status = 200, description = "`{\"Sighting\": {...}}`", body = Object), ErrorResponses))]
+async fn add_sighting(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let made = app::backend::services::reports::add_sighting(&state, &actor, None, body.0).await?;
+    Ok(sightings_answer(made))
+}
+
+#[utoipa::path(post, path = "/sightings/add/{attribute_id}", tag = EVENTS,
+    summary = "Sight one attribute",
+    params(("attribute_id" = String, Path, description = "Numeric id or uuid")),
+    request_body = Object,
+    responses((status = 200, description = "`{\"Sighting\": {...}}`", body = Object), ErrorResponses))]
+async fn add_sighting_to(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(attribute_id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let made =
+        app::backend::services::reports::add_sighting(&state, &actor, Some(&attribute_id), body.0)
+            .await?;
+    Ok(sightings_answer(made))
+}
+
+#[utoipa::path(post, path = "/eventReports/add/{event_id}", tag = EVENTS,
+    summary = "Add a report (markdown) to an event",
+    params(("event_id" = String, Path, description = "Numeric id or uuid")),
+    request_body = Object,
+    responses((status = 200, description = "`{\"EventReport\": {...}}`", body = Object), ErrorResponses))]
+async fn add_report(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(event_id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::reports::add_report(&state, &actor, &event_id, body.0).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/eventReports/view/{id}", tag = EVENTS,
+    summary = "One event report",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "`{\"EventReport\": {...}}`", body = Object), ErrorResponses))]
+async fn view_report(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::reports::view_report(&state, &actor, &id).await?,
+    ))
+}
+
+#[utoipa::path(method(post, put), path = "/eventReports/edit/{id}", tag = EVENTS,
+    summary = "Change an event report",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    request_body = Object,
+    responses((status = 200, description = "`{\"EventReport\": {...}}`", body = Object), ErrorResponses))]
+async fn edit_report(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::reports::edit_report(&state, &actor, &id, body.0).await?,
+    ))
+}
+
+#[utoipa::path(method(post, delete), path = "/eventReports/delete/{id}", tag = EVENTS,
+    summary = "Soft-delete an event report",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn delete_report(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    app::backend::services::reports::delete_report(&state, &actor, &id, false).await?;
+    Ok(saved("Event Report deleted.", &uri))
+}
+
+#[utoipa::path(method(post, delete), path = "/eventReports/delete/{id}/{hard}", tag = EVENTS,
+    summary = "Delete an event report; `hard` = 1 removes it for good",
+    params(("id" = String, Path, description = "Numeric id or uuid"),
+           ("hard" = String, Path, description = "`1` for a hard delete")),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn delete_report_hard(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((id, hard)): Path<(String, String)>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    let hard = app::backend::services::reports::hard_flag(&hard);
+    app::backend::services::reports::delete_report(&state, &actor, &id, hard).await?;
+    Ok(saved("Event Report deleted.", &uri))
 }
 
 #[utoipa::path(get, path = "/attributes/describeTypes", tag = EVENTS,

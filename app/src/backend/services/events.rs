@@ -885,7 +885,10 @@ pub async fn event_document(
                 .collect(),
         ),
     );
-    out.insert("EventReport".into(), json!([]));
+    out.insert(
+        "EventReport".into(),
+        Value::Array(super::reports::event_reports(db, actor, ev).await?),
+    );
     out.insert("CryptographicKey".into(), json!([]));
     let tags = store::event_tags(db, ev.id).await?;
     if !tags.is_empty() {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod describe_types;
 pub mod events;
 pub mod input;
+pub mod reports;
 pub mod runs;
 pub mod search;
 pub mod settings;
