@@ -793,22 +793,22 @@ async fn rest_search_finds_events_and_attributes() {
             async move { ok(post(app, "/events/restSearch", ADMIN_KEY, body).await).await }
         };
         assert_eq!(ids(&search(json!({"returnFormat": "json"})).await), [b_id.clone(), a_id.clone()]);
-        assert_eq!(ids(&search(json!({"value": "8.8.8.8"})).await), [a_id.clone()]);
-        assert_eq!(ids(&search(json!({"value": "%.EXAMPLE"})).await), [a_id.clone()], "wildcard, any case");
-        assert_eq!(ids(&search(json!({"type": "text"})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"type": "ip-dst", "to_ids": 0})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"category": "Payload delivery"})).await), [a_id.clone()]);
-        assert_eq!(ids(&search(json!({"tags": ["tlp:red"]})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"tags": "PAP:AMBER"})).await), [a_id.clone()], "attribute tag");
-        assert_eq!(ids(&search(json!({"tags": ["!tlp:red"]})).await), [a_id.clone()]);
-        assert_eq!(ids(&search(json!({"tags": {"NOT": ["tlp:green"]}})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"eventid": [a_id.clone()]})).await), [a_id.clone()]);
-        assert_eq!(ids(&search(json!({"published": true})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"last": "1d"})).await), [b_id.clone()]);
-        assert_eq!(ids(&search(json!({"date_from": "2026-01-01"})).await), [a_id.clone()]);
-        assert_eq!(ids(&search(json!({"date_to": "2025-12-31"})).await), [b_id.clone()]);
+        assert_eq!(ids(&search(json!({"value": "8.8.8.8"})).await), vec![a_id.clone()]);
+        assert_eq!(ids(&search(json!({"value": "%.EXAMPLE"})).await), vec![a_id.clone()], "wildcard, any case");
+        assert_eq!(ids(&search(json!({"type": "text"})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"type": "ip-dst", "to_ids": 0})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"category": "Payload delivery"})).await), vec![a_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": ["tlp:red"]})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": "PAP:AMBER"})).await), vec![a_id.clone()], "attribute tag");
+        assert_eq!(ids(&search(json!({"tags": ["!tlp:red"]})).await), vec![a_id.clone()]);
+        assert_eq!(ids(&search(json!({"tags": {"NOT": ["tlp:green"]}})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"eventid": [a_id.clone()]})).await), vec![a_id.clone()]);
+        assert_eq!(ids(&search(json!({"published": true})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"last": "1d"})).await), vec![b_id.clone()]);
+        assert_eq!(ids(&search(json!({"date_from": "2026-01-01"})).await), vec![a_id.clone()]);
+        assert_eq!(ids(&search(json!({"date_to": "2025-12-31"})).await), vec![b_id.clone()]);
         assert_eq!(ids(&search(json!({"timestamp": ["0", "1"]})).await), Vec::<String>::new());
-        assert_eq!(ids(&search(json!({"limit": 1, "page": 2})).await), [a_id.clone()]);
+        assert_eq!(ids(&search(json!({"limit": 1, "page": 2})).await), vec![a_id.clone()]);
         assert_eq!(ids(&search(json!({"org": "no-such-org"})).await), Vec::<String>::new());
 
         let bad = post(&app, "/events/restSearch", ADMIN_KEY, json!({"values": "x", "frobnicate": 1})).await;
@@ -827,7 +827,7 @@ async fn rest_search_finds_events_and_attributes() {
         // Another organisation sees neither the org-only event nor org-only attributes.
         let outsider = user_key(&app, "outsider@other.test", ROLE_ORG_ADMIN, Some("Other org")).await;
         let seen = ok(post(&app, "/events/restSearch", &outsider, json!({})).await).await;
-        assert_eq!(ids(&seen), [a_id.clone()]);
+        assert_eq!(ids(&seen), vec![a_id.clone()]);
         let seen = ok(post(&app, "/attributes/restSearch", &outsider, json!({"type": "domain"})).await).await;
         assert_eq!(seen["response"]["Attribute"], json!([]), "the org-only domain attribute");
     })

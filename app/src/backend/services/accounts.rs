@@ -216,30 +216,6 @@ pub async fn add_org(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_email;
-
-    #[test]
-    fn emails_are_checked_and_lowercased() {
-        assert_eq!(
-            check_email(" Admin@Example.ORG ").unwrap(),
-            "admin@example.org"
-        );
-        for bad in [
-            "",
-            "no-at",
-            "@x.org",
-            "a@b",
-            "a b@c.org",
-            "a@.org",
-            "a@b@c.org",
-        ] {
-            assert!(check_email(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// `admin/users/delete/<id>`: removes an account with its API keys. Site admins cannot delete
 /// themselves, and the last enabled site admin stays.
 pub async fn delete_user(
@@ -319,4 +295,28 @@ pub async fn delete_org(
         .await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_email;
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            check_email(" Admin@Example.ORG ").unwrap(),
+            "admin@example.org"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "@x.org",
+            "a@b",
+            "a b@c.org",
+            "a@.org",
+            "a@b@c.org",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
 }

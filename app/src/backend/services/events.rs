@@ -512,11 +512,8 @@ async fn insert_attribute(
         .uuid
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if store::find_attribute(db, &uuid).await?.is_some() {
-        return Err(AppError::Invalid(format!(
-            "An attribute with uuid {uuid} already exists."
-        )));
-    }
+    // The unique index on `uuid` refuses a known uuid (no lookup per attribute).
+    let taken = format!("An attribute with uuid {uuid} already exists.");
     let saved = store::insert_attribute(
         db,
         attribute::ActiveModel {
@@ -539,10 +536,15 @@ async fn insert_attribute(
             disable_correlation: Set(a.disable_correlation),
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Invalid(taken),
+        _ => AppError::from(e),
+    })?;
     for t in &a.tags {
         let tag = resolve_tag(db, actor, &t.name).await?;
-        store::attach_attribute_tag(db, event_id, saved.id, tag.id, t.local).await?;
+        // A new attribute has no links yet: insert without looking (tag names are deduplicated).
+        store::insert_attribute_tag(db, event_id, saved.id, tag.id, t.local).await?;
     }
     Ok(saved)
 }

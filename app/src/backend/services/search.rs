@@ -232,7 +232,7 @@ async fn tag_ids(state: &AppState, names: &[String]) -> Result<Vec<i32>, AppErro
         cond = cond.add(if n.contains('%') {
             like_ignore_case(tag::Column::Name, n)
         } else {
-            tag::Column::Name.eq(n.as_str()).into()
+            tag::Column::Name.eq(n.as_str())
         });
     }
     Ok(tag::Entity::find()
@@ -591,9 +591,8 @@ pub async fn search_attributes(
     let mut event_rows = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for a in &rows {
-        if !tags_by_event.contains_key(&a.event_id) {
-            tags_by_event.insert(
-                a.event_id,
+        if let std::collections::hash_map::Entry::Vacant(slot) = tags_by_event.entry(a.event_id) {
+            slot.insert(
                 crate::backend::store::events::attribute_tags(&state.db, a.event_id).await?,
             );
             event_rows.insert(

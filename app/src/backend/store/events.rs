@@ -392,6 +392,26 @@ pub async fn attach_event_tag(
     }
 }
 
+/// Links a tag to an attribute known to have no link to it yet.
+pub async fn insert_attribute_tag(
+    db: &impl ConnectionTrait,
+    event_id: i32,
+    attribute_id: i32,
+    tag_id: i32,
+    local: bool,
+) -> Result<(), DbErr> {
+    attribute_tag::ActiveModel {
+        attribute_id: Set(attribute_id),
+        event_id: Set(event_id),
+        tag_id: Set(tag_id),
+        local: Set(local),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
 /// Attaches a tag to an attribute (or changes its `local` flag).
 pub async fn attach_attribute_tag(
     db: &impl ConnectionTrait,

@@ -1,0 +1,66 @@
+//! `events/add` of an event with 1,000 attributes, and `events/view` of it, through the real
+//! router over HTTP on a temporary SQLite file (issue: MISP core objects, performance).
+//! Run: `cargo bench -p server --bench events`.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::{json, Value};
+
+fn event(n: usize) -> Value {
+    let attributes: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"type": "ip-dst", "value": format!("10.{}.{}.{}", i / 65536 % 256, i / 256 % 256, i % 256),
+                   "to_ids": true, "comment": "bench", "Tag": if i % 10 == 0 { json!([{"name": "tlp:white"}]) } else { json!([]) }})
+        })
+        .collect();
+    json!({"info": "bench event", "distribution": "1", "Tag": [{"name": "tlp:green"}],
+           "Attribute": attributes})
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let app = rt.block_on(common::spawn_sqlite());
+    let body = serde_json::to_vec(&event(1_000)).expect("json");
+    let add = |app: &common::TestApp, body: Vec<u8>| {
+        let request = app
+            .api
+            .post(app.url("/events/add.json"))
+            .header("authorization", common::ADMIN_KEY)
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let r = request.send().await.expect("send");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("body")
+        }
+    };
+    let first: Value = serde_json::from_slice(&rt.block_on(add(&app, body.clone()))).expect("json");
+    let id = first["Event"]["id"].as_str().expect("id").to_owned();
+
+    let mut group = c.benchmark_group("events_1000_attributes");
+    group.sample_size(20);
+    group.bench_function("add", |b| b.to_async(&rt).iter(|| add(&app, body.clone())));
+    let view_url = app.url(&format!("/events/view/{id}.json"));
+    group.bench_function("view", |b| {
+        b.to_async(&rt).iter(|| {
+            let request = app
+                .api
+                .get(&view_url)
+                .header("authorization", common::ADMIN_KEY);
+            async move {
+                let r = request.send().await.expect("send");
+                assert_eq!(r.status(), 200);
+                r.bytes().await.expect("body")
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
