@@ -814,32 +814,45 @@ async fn run_workflow(
         })?;
     let mut last = Value::Null;
     for input in inputs {
-        let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-        let clock = std::time::Instant::now();
-        // A debug run keeps each node's output in the run log (for the Logs viewer).
-        let (report, captured) = if model.debug_enabled {
-            let (engine, sink) = state.workflows.capturing_engine();
-            let report = engine.execute(&prepared, RunInput::Raw(input), None).await;
-            (report, sink.take())
-        } else {
-            let report = state
-                .workflows
-                .engine
-                .execute(&prepared, RunInput::Raw(input), None)
-                .await;
-            (report, Vec::new())
-        };
-        let duration_us = i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX);
-        let meta = RunMeta {
-            user_id: actor.user.id,
-            action,
-            started_at_us: i64::try_from(started_at_us).unwrap_or(0),
-            duration_us,
-        };
-        let run_id = record_run(state, &model, meta, &report, captured).await?;
+        let (report, run_id) =
+            execute_and_record(state, &model, &prepared, input, actor.user.id, action).await?;
         last = run_json(&report, run_id);
     }
     Ok(last)
+}
+
+/// Runs `prepared` on raw `input` and keeps the run in the run log (a debug run also keeps each
+/// node's output, for the Logs viewer). Returns the report and the run's id.
+async fn execute_and_record(
+    state: &AppState,
+    model: &workflow::Model,
+    prepared: &engine::Prepared,
+    input: Value,
+    user_id: i32,
+    action: &str,
+) -> Result<(RunReport, i64), AppError> {
+    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+    let clock = std::time::Instant::now();
+    let (report, captured) = if model.debug_enabled {
+        let (engine, sink) = state.workflows.capturing_engine();
+        let report = engine.execute(prepared, RunInput::Raw(input), None).await;
+        (report, sink.take())
+    } else {
+        let report = state
+            .workflows
+            .engine
+            .execute(prepared, RunInput::Raw(input), None)
+            .await;
+        (report, Vec::new())
+    };
+    let meta = RunMeta {
+        user_id,
+        action,
+        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
+        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
+    };
+    let run_id = record_run(state, model, meta, &report, captured).await?;
+    Ok((report, run_id))
 }
 
 /// Runs the workflow of a blocking hook trigger (spec §3, §6.1) on `data`, inline, when
@@ -881,27 +894,7 @@ pub async fn run_blocking_hook(
         tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
         AppError::Internal
     })?;
-    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    let clock = std::time::Instant::now();
-    let (report, captured) = if model.debug_enabled {
-        let (engine, sink) = state.workflows.capturing_engine();
-        let report = engine.execute(&prepared, RunInput::Raw(data), None).await;
-        (report, sink.take())
-    } else {
-        let report = state
-            .workflows
-            .engine
-            .execute(&prepared, RunInput::Raw(data), None)
-            .await;
-        (report, Vec::new())
-    };
-    let meta = RunMeta {
-        user_id,
-        action,
-        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
-        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
-    };
-    record_run(state, &model, meta, &report, captured).await?;
+    let (report, _) = execute_and_record(state, &model, &prepared, data, user_id, action).await?;
     Ok((!report.success).then(|| report.errors.clone()))
 }
 
