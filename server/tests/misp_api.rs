@@ -89,23 +89,35 @@ async fn bad_or_missing_keys_get_misp_403() {
     .await;
 }
 
-/// Another user's id under `/users/view/` is a MISP 404, not their data.
+/// Another user's id under `/users/view/` is a MISP 404 for a normal user, not their data; a
+/// site admin sees any account, as in MISP.
 #[tokio::test]
 async fn viewing_another_user_is_not_found() {
     for_each_backend(|app| async move {
         let other = app
             .create_user("someone@flowgate.test", "someone-password-1", 3)
             .await;
-        let response = app
-            .api
-            .get(app.url(&format!("/users/view/{other}.json")))
-            .header("authorization", ADMIN_KEY)
-            .send()
+        let viewer = app
+            .create_user("viewer@flowgate.test", "viewer-password-1", 3)
+            .await;
+        let key = app::backend::services::auth::create_authkey(&app.db, viewer, "", false)
             .await
-            .unwrap();
+            .unwrap()
+            .authkey;
+        let view = |key: String| {
+            app.api
+                .get(app.url(&format!("/users/view/{other}.json")))
+                .header("authorization", key)
+                .send()
+        };
+        let response = view(key).await.unwrap();
         assert_eq!(response.status(), 404);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["message"], "Invalid user");
+        let response = view(ADMIN_KEY.to_owned()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["User"]["email"], "someone@flowgate.test");
     })
     .await;
 }
