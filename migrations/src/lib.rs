@@ -10,6 +10,7 @@ mod m20261128_000003_create_settings;
 mod m20261128_000004_create_workflows;
 mod m20261128_000005_create_events;
 mod m20261128_000006_create_sightings_and_reports;
+mod m20261128_000007_create_audit_lists_proposals_posts;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_create_workflows::Migration),
             Box::new(m20261128_000005_create_events::Migration),
             Box::new(m20261128_000006_create_sightings_and_reports::Migration),
+            Box::new(m20261128_000007_create_audit_lists_proposals_posts::Migration),
         ]
     }
 }

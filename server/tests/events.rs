@@ -3,35 +3,8 @@
 mod common;
 
 use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_READ_ONLY, ROLE_USER};
-use common::{for_each_backend, TestApp, ADMIN_KEY};
+use common::{for_each_backend, get, ok, post, user_key, TestApp, ADMIN_KEY};
 use serde_json::{json, Value};
-
-async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> reqwest::Response {
-    app.api
-        .post(app.url(path))
-        .header("authorization", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
-    app.api
-        .get(app.url(path))
-        .header("authorization", key)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn ok(r: reqwest::Response) -> Value {
-    let status = r.status();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 /// An event as PyMISP sends it: flat, numbers as strings.
 fn pymisp_event() -> Value {
@@ -53,36 +26,6 @@ fn pymisp_event() -> Value {
             "Attribute": [{"type": "url", "object_relation": "url", "value": "https://evil.example/login"}]
         }]
     })
-}
-
-async fn user_key(app: &TestApp, email: &str, role: i32, other_org: Option<&str>) -> String {
-    let admin = app.principal(common::ADMIN_EMAIL).await;
-    let org_id = match other_org {
-        Some(name) => {
-            app::backend::services::accounts::add_org(&app.db, &admin, name, "")
-                .await
-                .unwrap()
-                .id
-        }
-        None => admin.org.id,
-    };
-    app::backend::services::accounts::add_user(
-        &app.db,
-        &admin,
-        app::backend::services::accounts::UserInput {
-            email: email.into(),
-            org_id,
-            role_id: role,
-            password: "a-long-enough-password".into(),
-        },
-    )
-    .await
-    .unwrap();
-    let user = app.principal(email).await;
-    app::backend::services::auth::create_authkey(&app.db, user.user.id, "", false)
-        .await
-        .unwrap()
-        .authkey
 }
 
 async fn count(app: &TestApp) -> (u64, u64, u64) {

@@ -3,7 +3,7 @@
 mod common;
 
 use app::backend::store::roles::ROLE_ORG_ADMIN;
-use common::{for_each_backend, TestApp, ADMIN_KEY};
+use common::{for_each_backend, get, post, TestApp, ADMIN_KEY};
 use serde_json::{json, Value};
 
 /// The spec's §9 example: event-publish → IF :: Tag (tlp:red, event or attribute) → Stop.
@@ -54,25 +54,6 @@ fn event(tag: &str) -> Value {
     json!({"Event": {"id": "1", "info": "gate test", "published": false, "distribution": "1",
         "Tag": [{"name": tag}],
         "Attribute": [{"id": "10", "type": "ip-src", "value": "8.8.8.8", "Tag": []}]}})
-}
-
-async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> reqwest::Response {
-    app.api
-        .post(app.url(path))
-        .header("authorization", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
-    app.api
-        .get(app.url(path))
-        .header("authorization", key)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Adds the publish gate through the API, as MISP's clients do (graph as a JSON string).

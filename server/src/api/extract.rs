@@ -68,3 +68,33 @@ impl MispJson {
         })
     }
 }
+
+/// Filters of an index route, from the query string (`?deleted=0`) and CakePHP's named
+/// parameters (`/deleted:0`), as strings; a query-string value wins over a named one.
+pub struct Filters(pub serde_json::Map<String, serde_json::Value>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Filters {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut map = serde_json::Map::new();
+        if let Some(named) = parts.extensions.get::<super::negotiate::NamedParams>() {
+            for (k, v) in &named.0 {
+                map.insert(k.clone(), serde_json::Value::String(v.clone()));
+            }
+        }
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(
+                |e| {
+                    ApiError::new(
+                        http::StatusCode::BAD_REQUEST,
+                        format!("Invalid query string: {e}"),
+                    )
+                },
+            )?;
+        for (k, v) in pairs {
+            map.insert(k, serde_json::Value::String(v));
+        }
+        Ok(Filters(map))
+    }
+}

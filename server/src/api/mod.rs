@@ -1,11 +1,14 @@
 //! MISP's REST routes, with MISP's request and response shapes.
 pub mod admin;
+pub mod audit;
 pub mod blueprints;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod lists;
 pub mod negotiate;
 pub mod openapi;
+pub mod proposals;
 pub mod servers;
 pub mod users;
 pub mod workflows;
@@ -27,6 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(blueprints::router())
         .merge(events::router())
         .merge(admin::router())
+        .merge(audit::router())
+        .merge(lists::router())
+        .merge(proposals::router())
 }
 
 /// The generated OpenAPI document.

@@ -20,6 +20,9 @@ pub const SERVERS: &str = "Servers";
 pub const USERS: &str = "Users";
 pub const EVENTS: &str = "Events";
 pub const TAGS: &str = "Tags";
+pub const AUDIT: &str = "Audit log";
+pub const LISTS: &str = "Blocklists and warninglists";
+pub const PROPOSALS: &str = "Proposals and discussion";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +39,9 @@ pub const TAGS: &str = "Tags";
         (name = RUNS, description = "The run log: one record per run, one per node (site admins only)."),
         (name = EVENTS, description = "MISP events and their attributes, objects and tags."),
         (name = TAGS, description = "Tags and tagging."),
+        (name = AUDIT, description = "The audit log: one row per change (site admins only)."),
+        (name = LISTS, description = "The event blocklist and custom warninglists."),
+        (name = PROPOSALS, description = "Proposals (shadow attributes) and discussion threads."),
         (name = SERVERS, description = "Version and settings."),
         (name = USERS, description = "The calling user."),
     ),

@@ -12,6 +12,7 @@ use app::backend::services::bootstrap::{self, AdminSeed};
 use app::backend::state::LoginThrottle;
 use app::backend::AppState;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
 use server::{build_router, RouterOptions};
 
 pub const ADMIN_EMAIL: &str = "admin@flowgate.test";
@@ -240,6 +241,14 @@ pub async fn spawn_on(
     dir: Option<tempfile::TempDir>,
     options: RouterOptions,
 ) -> TestApp {
+    // Server logs (the causes behind 500s) go to the test's output; `RUST_LOG` filters them.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_test_writer()
+        .try_init();
     let db = server::db::connect_and_migrate(&url).await.unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
     let (addr, server) = serve(db.clone(), options).await;
@@ -267,4 +276,66 @@ where
         test(app).await;
         drop_postgres(&name).await;
     }
+}
+
+/// An API call as `key`, JSON body.
+pub async fn post(app: &TestApp, path: &str, key: &str, body: Value) -> reqwest::Response {
+    app.api
+        .post(app.url(path))
+        .header("authorization", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An API GET as `key`, asking for JSON.
+pub async fn get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
+    app.api
+        .get(app.url(path))
+        .header("authorization", key)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The JSON of a 200 answer; panics with the body otherwise.
+pub async fn ok(r: reqwest::Response) -> Value {
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A user with `role` in the admin's organisation (or a new one named `other_org`), and a
+/// fresh API key for them.
+pub async fn user_key(app: &TestApp, email: &str, role: i32, other_org: Option<&str>) -> String {
+    let admin = app.principal(ADMIN_EMAIL).await;
+    let org_id = match other_org {
+        Some(name) => {
+            app::backend::services::accounts::add_org(&app.db, &admin, name, "")
+                .await
+                .unwrap()
+                .id
+        }
+        None => admin.org.id,
+    };
+    app::backend::services::accounts::add_user(
+        &app.db,
+        &admin,
+        app::backend::services::accounts::UserInput {
+            email: email.into(),
+            org_id,
+            role_id: role,
+            password: "a-long-enough-password".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let user = app.principal(email).await;
+    app::backend::services::auth::create_authkey(&app.db, user.user.id, "", false)
+        .await
+        .unwrap()
+        .authkey
 }

@@ -103,6 +103,21 @@ pub async fn add_user(
         }
         _ => AppError::from(e),
     })?;
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "User",
+            user.id,
+            "add",
+            format!("User ({}): {}", user.id, email),
+        )
+        .change(format!(
+            "org_id ({}) role_id ({})",
+            input.org_id, input.role_id
+        )),
+    )
+    .await?;
     txn.commit().await?;
     find_row(db, user.id).await
 }
@@ -150,6 +165,39 @@ pub async fn edit_user(
         Some(password::hash_password(edit.password).await?)
     };
     let txn = db.begin().await?;
+    let mut change = super::audit::diff([
+        ("org_id", user.org_id.to_string(), edit.org_id.to_string()),
+        (
+            "role_id",
+            user.role_id.to_string(),
+            edit.role_id.to_string(),
+        ),
+        (
+            "disabled",
+            user.disabled.to_string(),
+            edit.disabled.to_string(),
+        ),
+    ]);
+    if new_hash.is_some() {
+        // Never the hash itself.
+        change.push_str(if change.is_empty() {
+            "password changed"
+        } else {
+            ", password changed"
+        });
+    }
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "User",
+            user.id,
+            "edit",
+            format!("User ({}): {}", user.id, user.email),
+        )
+        .change(change),
+    )
+    .await?;
     let mut active: crate::backend::entities::user::ActiveModel = user.into();
     active.org_id = Set(edit.org_id);
     active.role_id = Set(edit.role_id);
@@ -190,8 +238,9 @@ pub async fn add_org(
             "An organisation with this name already exists.".into(),
         ));
     }
+    let txn = db.begin().await?;
     let org = orgs::insert_org(
-        db,
+        &txn,
         orgs::NewOrg {
             name,
             description: description.trim(),
@@ -206,6 +255,18 @@ pub async fn add_org(
         }
         _ => AppError::from(e),
     })?;
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "Organisation",
+            org.id,
+            "add",
+            format!("Organisation ({}): {}", org.id, org.name),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(OrgRow {
         id: org.id,
         uuid: org.uuid,
@@ -247,6 +308,17 @@ pub async fn delete_user(
     crate::backend::entities::user::Entity::delete_by_id(user.id)
         .exec(&txn)
         .await?;
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "User",
+            user.id,
+            "delete",
+            format!("User ({}): {}", user.id, user.email),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -293,6 +365,17 @@ pub async fn delete_org(
     organisation::Entity::delete_by_id(org_id)
         .exec(&txn)
         .await?;
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "Organisation",
+            org_id,
+            "delete",
+            format!("Organisation ({org_id})"),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

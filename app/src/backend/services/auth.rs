@@ -1,6 +1,6 @@
 //! Logging in, API keys, and loading who a request comes from.
 use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use sha2::{Digest, Sha256};
 
 use crate::backend::entities::user;
@@ -160,7 +160,29 @@ pub async fn create_own_authkey(
     read_only: bool,
 ) -> Result<NewAuthKey, AppError> {
     require_key_writer(actor)?;
-    create_authkey(db, actor.user.id, comment, read_only).await
+    let txn = db.begin().await?;
+    let made = create_authkey_with_value(
+        &txn,
+        actor.user.id,
+        &random_token(AUTHKEY_LEN),
+        comment,
+        read_only,
+    )
+    .await?;
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "AuthKey",
+            made.row.id,
+            "add",
+            format!("AuthKey ({}) for User ({})", made.row.id, actor.user.id),
+        )
+        .change(format!("read_only ({read_only})")),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(made)
 }
 
 /// Revokes one of the actor's own keys.
@@ -170,11 +192,23 @@ pub async fn revoke_own_authkey(
     key_id: i32,
 ) -> Result<(), AppError> {
     require_key_writer(actor)?;
-    if auth_keys::delete_key(db, actor.user.id, key_id).await? {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("Invalid API key.".into()))
+    let txn = db.begin().await?;
+    if !auth_keys::delete_key(&txn, actor.user.id, key_id).await? {
+        return Err(AppError::NotFound("Invalid API key.".into()));
     }
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "AuthKey",
+            key_id,
+            "delete",
+            format!("AuthKey ({key_id}) for User ({})", actor.user.id),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Creates an API key for `user_id` (operator paths: first start, `server user-key`). The full

@@ -237,7 +237,8 @@ pub async fn add_blueprint(
             "A blueprint with this UUID already exists.".into(),
         ));
     }
-    let model = store::insert_blueprint(&state.db, f)
+    let txn = state.db.begin().await?;
+    let model = store::insert_blueprint(&txn, f)
         .await
         .map_err(|e| match e.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -245,6 +246,8 @@ pub async fn add_blueprint(
             }
             _ => AppError::from(e),
         })?;
+    audit_blueprint(&txn, actor, &model, "add").await?;
+    txn.commit().await?;
     Ok(blueprint_json(&model, state))
 }
 
@@ -265,7 +268,10 @@ pub async fn edit_blueprint(
         Some(&current),
     )?;
     f.timestamp = now();
-    let model = store::update_blueprint(&state.db, current, f).await?;
+    let txn = state.db.begin().await?;
+    let model = store::update_blueprint(&txn, current, f).await?;
+    audit_blueprint(&txn, actor, &model, "edit").await?;
+    txn.commit().await?;
     Ok(blueprint_json(&model, state))
 }
 
@@ -276,8 +282,30 @@ pub async fn delete_blueprint(
 ) -> Result<(), AppError> {
     actor.require_site_admin_writer()?;
     let model = find(state, id).await?;
-    store::delete_blueprint(&state.db, model.id).await?;
+    let txn = state.db.begin().await?;
+    store::delete_blueprint(&txn, model.id).await?;
+    audit_blueprint(&txn, actor, &model, "delete").await?;
+    txn.commit().await?;
     Ok(())
+}
+
+async fn audit_blueprint(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Principal,
+    model: &workflow_blueprint::Model,
+    action: &'static str,
+) -> Result<(), sea_orm::DbErr> {
+    super::audit::record(
+        db,
+        Some(actor),
+        super::audit::Entry::new(
+            "WorkflowBlueprint",
+            model.id,
+            action,
+            format!("WorkflowBlueprint ({}): {}", model.id, model.name),
+        ),
+    )
+    .await
 }
 
 /// What `update` did.

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use sea_orm::{ActiveValue::NotSet, Set, TransactionTrait};
 use serde_json::{json, Map, Value};
 
+use super::audit::{self, diff, Entry};
 use super::describe_types::{check_value, describe_types};
 use super::input::{loose_bool, optional_uuid};
 use crate::backend::entities::{attribute, event, object, organisation, tag};
@@ -25,7 +26,7 @@ const INHERIT: i16 = 5;
 /// Longest `info` / `comment` / `value` accepted (MISP's TEXT columns).
 const MAX_TEXT: usize = 65_535;
 
-fn read_only(actor: &Principal) -> Result<(), AppError> {
+pub(super) fn read_only(actor: &Principal) -> Result<(), AppError> {
     if actor.read_only {
         Err(AppError::Forbidden("This API key is read only.".into()))
     } else {
@@ -53,7 +54,7 @@ pub fn can_edit(actor: &Principal, ev: &event::Model) -> bool {
 }
 
 /// Whether an attribute or object with `distribution` is visible to `actor` inside `ev`.
-fn child_visible(actor: &Principal, ev: &event::Model, distribution: i16) -> bool {
+pub(super) fn child_visible(actor: &Principal, ev: &event::Model, distribution: i16) -> bool {
     distribution != 0 && distribution != 4
         || actor.is_site_admin()
         || ev.orgc_id == actor.org.id
@@ -195,7 +196,7 @@ fn list<'a>(obj: &'a Map<String, Value>, key: &str) -> Vec<&'a Map<String, Value
 
 /// A tag reference: by name, with the `local` flag.
 #[derive(Debug, Clone)]
-struct TagRef {
+pub(super) struct TagRef {
     name: String,
     local: bool,
 }
@@ -235,24 +236,24 @@ fn tag_refs(obj: &Map<String, Value>, errors: &mut Vec<String>, at: &str) -> Vec
 }
 
 #[derive(Debug, Clone)]
-struct AttributeInput {
-    uuid: Option<String>,
-    kind: String,
-    category: String,
-    value: String,
-    to_ids: bool,
-    comment: String,
-    distribution: i16,
-    object_relation: Option<String>,
-    first_seen: Option<String>,
-    last_seen: Option<String>,
-    disable_correlation: bool,
-    deleted: bool,
-    tags: Vec<TagRef>,
+pub(super) struct AttributeInput {
+    pub(super) uuid: Option<String>,
+    pub(super) kind: String,
+    pub(super) category: String,
+    pub(super) value: String,
+    pub(super) to_ids: bool,
+    pub(super) comment: String,
+    pub(super) distribution: i16,
+    pub(super) object_relation: Option<String>,
+    pub(super) first_seen: Option<String>,
+    pub(super) last_seen: Option<String>,
+    pub(super) disable_correlation: bool,
+    pub(super) deleted: bool,
+    pub(super) tags: Vec<TagRef>,
 }
 
 /// Reads one attribute; pushes every problem to `errors` (prefixed with `at`).
-fn parse_attribute(
+pub(super) fn parse_attribute(
     obj: &Map<String, Value>,
     errors: &mut Vec<String>,
     at: &str,
@@ -438,7 +439,7 @@ fn parse_object(
     })
 }
 
-fn reject(errors: Vec<String>, what: &str) -> AppError {
+pub(super) fn reject(errors: Vec<String>, what: &str) -> AppError {
     AppError::Rejected {
         message: format!("{what} could not be saved: {}", errors.join(" ")),
         errors,
@@ -500,7 +501,7 @@ fn require_tagger(actor: &Principal, tags: &[TagRef]) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn insert_attribute(
+pub(super) async fn insert_attribute(
     db: &impl sea_orm::ConnectionTrait,
     actor: &Principal,
     event_id: i32,
@@ -635,6 +636,11 @@ pub async fn add_event(
     let ts = now();
     let uuid = uuid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let txn = state.db.begin().await?;
+    if super::lists::is_blocked(&txn, &uuid).await? {
+        return Err(AppError::Forbidden(
+            "Event blocked by event blocklist.".into(),
+        ));
+    }
     if store::find_event(&txn, &uuid).await?.is_some() {
         return Err(AppError::Conflict(format!(
             "Event already exists (uuid {uuid}); use events/edit to change it."
@@ -677,6 +683,17 @@ pub async fn add_event(
         insert_object(&txn, actor, ev.id, o, ts).await?;
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Event", ev.id, "add", event_title(&ev)).change(format!(
+            "{} attribute(s), {} object(s), {} tag(s)",
+            attributes.len(),
+            objects.len(),
+            tags.len()
+        )),
+    )
+    .await?;
     txn.commit().await?;
     view_event(state, actor, &ev.id.to_string()).await
 }
@@ -860,6 +877,8 @@ pub async fn event_document(
         .into_iter()
         .filter(|o| child_visible(actor, ev, o.distribution))
         .collect();
+    let (new_proposals, mut proposals_by_attribute) =
+        super::proposals::event_proposals(db, actor, ev).await?;
     let mut by_object: HashMap<i32, Vec<Value>> = HashMap::new();
     let mut top = Vec::new();
     for a in &attributes {
@@ -867,7 +886,11 @@ pub async fn event_document(
             continue;
         }
         let tags = tags_by_attribute.remove(&a.id).unwrap_or_default();
-        let rendered = attribute_json(a, &tags);
+        let mut rendered = attribute_json(a, &tags);
+        // MISP lists proposals against an attribute inside it.
+        if let Some(proposals) = proposals_by_attribute.remove(&a.id) {
+            rendered["ShadowAttribute"] = Value::Array(proposals);
+        }
         if a.object_id == 0 {
             top.push(rendered);
         } else {
@@ -875,7 +898,7 @@ pub async fn event_document(
         }
     }
     out.insert("Attribute".into(), Value::Array(top));
-    out.insert("ShadowAttribute".into(), json!([]));
+    out.insert("ShadowAttribute".into(), Value::Array(new_proposals));
     out.insert("RelatedEvent".into(), json!([]));
     out.insert("Galaxy".into(), json!([]));
     out.insert(
@@ -1083,7 +1106,13 @@ pub async fn edit_event(
     // An edited event is no longer the published one (MISP unpublishes on edit).
     active.published = Set(false);
     active.timestamp = Set(ts);
-    store::update_event(&txn, active).await?;
+    let updated = store::update_event(&txn, active).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Event", ev.id, "edit", event_title(&updated)).change(event_diff(&ev, &updated)),
+    )
+    .await?;
     for t in &tags {
         let tag = resolve_tag(&txn, actor, &t.name).await?;
         store::attach_event_tag(&txn, ev.id, tag.id, t.local).await?;
@@ -1153,6 +1182,75 @@ async fn update_attribute_row(
     Ok(saved)
 }
 
+/// MISP's audit titles.
+fn event_title(ev: &event::Model) -> String {
+    format!("Event ({}): {}", ev.id, ev.info)
+}
+
+pub(super) fn attribute_title(a: &attribute::Model) -> String {
+    format!(
+        "Attribute ({}) from Event ({}): {}/{}",
+        a.id, a.event_id, a.r#type, a.value
+    )
+}
+
+fn object_title(o: &object::Model) -> String {
+    format!("Object ({}) from Event ({}): {}", o.id, o.event_id, o.name)
+}
+
+fn event_diff(old: &event::Model, new: &event::Model) -> String {
+    diff([
+        ("info", old.info.clone(), new.info.clone()),
+        ("date", old.date.clone(), new.date.clone()),
+        (
+            "threat_level_id",
+            old.threat_level_id.to_string(),
+            new.threat_level_id.to_string(),
+        ),
+        (
+            "analysis",
+            old.analysis.to_string(),
+            new.analysis.to_string(),
+        ),
+        (
+            "distribution",
+            old.distribution.to_string(),
+            new.distribution.to_string(),
+        ),
+        ("locked", old.locked.to_string(), new.locked.to_string()),
+        (
+            "published",
+            old.published.to_string(),
+            new.published.to_string(),
+        ),
+    ])
+}
+
+pub(super) fn attribute_diff(old: &attribute::Model, new: &attribute::Model) -> String {
+    diff([
+        ("type", old.r#type.clone(), new.r#type.clone()),
+        ("category", old.category.clone(), new.category.clone()),
+        ("value", old.value.clone(), new.value.clone()),
+        ("to_ids", old.to_ids.to_string(), new.to_ids.to_string()),
+        ("comment", old.comment.clone(), new.comment.clone()),
+        (
+            "distribution",
+            old.distribution.to_string(),
+            new.distribution.to_string(),
+        ),
+        (
+            "first_seen",
+            old.first_seen.clone().unwrap_or_default(),
+            new.first_seen.clone().unwrap_or_default(),
+        ),
+        (
+            "last_seen",
+            old.last_seen.clone().unwrap_or_default(),
+            new.last_seen.clone().unwrap_or_default(),
+        ),
+    ])
+}
+
 /// `POST /events/delete/<id>`.
 pub async fn delete_event(
     state: &AppState,
@@ -1160,7 +1258,15 @@ pub async fn delete_event(
     id_or_uuid: &str,
 ) -> Result<i32, AppError> {
     let ev = editable_event(state, actor, id_or_uuid).await?;
-    store::delete_event(&state.db, ev.id).await?;
+    let txn = state.db.begin().await?;
+    store::delete_event(&txn, ev.id).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Event", ev.id, "delete", event_title(&ev)),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(ev.id)
 }
 
@@ -1188,6 +1294,15 @@ pub async fn set_published(
             super::workflows::run_blocking_hook(state, "event-publish", doc, &action, actor.user.id)
                 .await?
         {
+            audit::record(
+                &state.db,
+                Some(actor),
+                Entry::new("Event", ev.id, "publish", event_title(&ev)).change(format!(
+                    "stopped by a blocking workflow: {}",
+                    errors.join(", ")
+                )),
+            )
+            .await?;
             return Err(AppError::Rejected {
                 message: format!(
                     "Publishing stopped by a blocking workflow. Returned message: {}",
@@ -1197,12 +1312,27 @@ pub async fn set_published(
             });
         }
     }
-    let mut active: event::ActiveModel = ev.into();
+    let mut active: event::ActiveModel = ev.clone().into();
     active.published = Set(publish);
     if publish {
         active.publish_timestamp = Set(now());
     }
-    Ok(store::update_event(&state.db, active).await?)
+    let txn = state.db.begin().await?;
+    let updated = store::update_event(&txn, active).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new(
+            "Event",
+            ev.id,
+            if publish { "publish" } else { "unpublish" },
+            event_title(&ev),
+        )
+        .change(event_diff(&ev, &updated)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1262,7 +1392,14 @@ pub async fn add_attributes(
     let txn = state.db.begin().await?;
     let mut saved = Vec::new();
     for a in &parsed {
-        saved.push(insert_attribute(&txn, actor, ev.id, 0, a, ts).await?);
+        let row = insert_attribute(&txn, actor, ev.id, 0, a, ts).await?;
+        audit::record(
+            &txn,
+            Some(actor),
+            Entry::new("Attribute", row.id, "add", attribute_title(&row)),
+        )
+        .await?;
+        saved.push(row);
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
@@ -1279,7 +1416,7 @@ pub async fn add_attributes(
     })
 }
 
-async fn unpublish_and_touch(
+pub(super) async fn unpublish_and_touch(
     db: &impl sea_orm::ConnectionTrait,
     event_id: i32,
     ts: i64,
@@ -1347,7 +1484,14 @@ pub async fn edit_attribute(
     require_tagger(actor, &input.tags)?;
     let ts = now();
     let txn = state.db.begin().await?;
-    let saved = update_attribute_row(&txn, actor, old, &input, ts).await?;
+    let saved = update_attribute_row(&txn, actor, old.clone(), &input, ts).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Attribute", saved.id, "edit", attribute_title(&saved))
+            .change(attribute_diff(&old, &saved)),
+    )
+    .await?;
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     txn.commit().await?;
@@ -1367,6 +1511,16 @@ pub async fn delete_attribute(
     let (a, ev) = editable_attribute(state, actor, id_or_uuid).await?;
     let ts = now();
     let txn = state.db.begin().await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Attribute", a.id, "delete", attribute_title(&a)).change(if hard {
+            "hard delete"
+        } else {
+            "deleted (0) => (1)"
+        }),
+    )
+    .await?;
     if hard {
         store::delete_attribute(&txn, a.id).await?;
     } else {
@@ -1421,6 +1575,13 @@ pub async fn add_object(
     let ts = now();
     let txn = state.db.begin().await?;
     let saved = insert_object(&txn, actor, ev.id, &input, ts).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("MispObject", saved.id, "add", object_title(&saved))
+            .change(format!("{} attribute(s)", input.attributes.len())),
+    )
+    .await?;
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
@@ -1490,6 +1651,20 @@ pub async fn edit_object(
     active.last_seen = Set(input.last_seen.clone());
     active.timestamp = Set(ts);
     let saved = store::update_object(&txn, active).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("MispObject", saved.id, "edit", object_title(&saved)).change(diff([
+            ("name", old.name.clone(), saved.name.clone()),
+            ("comment", old.comment.clone(), saved.comment.clone()),
+            (
+                "distribution",
+                old.distribution.to_string(),
+                saved.distribution.to_string(),
+            ),
+        ])),
+    )
+    .await?;
     for a in &attributes {
         let existing = match &a.uuid {
             Some(u) => store::find_attribute(&txn, u).await?,
@@ -1528,6 +1703,16 @@ pub async fn delete_object(
     let (o, ev) = editable_object(state, actor, id_or_uuid).await?;
     let ts = now();
     let txn = state.db.begin().await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("MispObject", o.id, "delete", object_title(&o)).change(if hard {
+            "hard delete"
+        } else {
+            "deleted (0) => (1)"
+        }),
+    )
+    .await?;
     if hard {
         store::delete_object(&txn, o.id).await?;
     } else {
@@ -1597,8 +1782,9 @@ pub async fn add_tag(state: &AppState, actor: &Principal, body: Value) -> Result
         }
         _ => tag_colour(&name),
     };
+    let txn = state.db.begin().await?;
     let saved = store::insert_tag(
-        &state.db,
+        &txn,
         tag::ActiveModel {
             name: Set(name.clone()),
             colour: Set(colour),
@@ -1616,6 +1802,18 @@ pub async fn add_tag(state: &AppState, actor: &Principal, body: Value) -> Result
         },
     )
     .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new(
+            "Tag",
+            saved.id,
+            "add",
+            format!("Tag ({}): {}", saved.id, saved.name),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(json!({"Tag": tag_index_json(&saved)}))
 }
 
@@ -1630,6 +1828,13 @@ impl Tagged {
         match self {
             Tagged::Event(_) => "Event",
             Tagged::Attribute(..) => "Attribute",
+        }
+    }
+
+    fn audit_ref(&self) -> (&'static str, i32) {
+        match self {
+            Tagged::Event(ev) => ("Event", ev.id),
+            Tagged::Attribute(a, _) => ("Attribute", a.id),
         }
     }
 
@@ -1729,6 +1934,26 @@ pub async fn attach_tag(
         };
         unpublish_and_touch(&txn, ev_id, ts).await?;
     }
+    if changed {
+        let (model, id) = target.audit_ref();
+        audit::record(
+            &txn,
+            Some(actor),
+            Entry::new(
+                model,
+                id,
+                "tag",
+                format!(
+                    "Attached {} tag {}({}) to {}",
+                    if local { "local" } else { "global" },
+                    tag.name,
+                    tag.id,
+                    target.describe()
+                ),
+            ),
+        )
+        .await?;
+    }
     txn.commit().await?;
     let what = target.describe();
     let kind = if local { "Local" } else { "Global" };
@@ -1770,6 +1995,23 @@ pub async fn remove_tag(
         Tagged::Event(ev) | Tagged::Attribute(_, ev) => ev.id,
     };
     store::touch_event(&txn, ev_id, now()).await?;
+    let (model, id) = target.audit_ref();
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new(
+            model,
+            id,
+            "removeTag",
+            format!(
+                "Removed tag {}({}) from {}",
+                tag.name,
+                tag.id,
+                target.describe()
+            ),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(format!(
         "Tag {}({}) successfully removed from {}.",

@@ -1,12 +1,16 @@
 //! Services: permission checks, validation and writes (one transaction each). Shared by the
 //! REST routes and the server functions.
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod blueprints;
 pub mod bootstrap;
 pub mod describe_types;
+pub mod discussion;
 pub mod events;
 pub mod input;
+pub mod lists;
+pub mod proposals;
 pub mod reports;
 pub mod runs;
 pub mod search;

@@ -5,6 +5,7 @@ use sea_orm::{
 };
 use serde_json::{json, Map, Value};
 
+use super::audit::{self, diff, Entry};
 use super::events::{can_see, editable_event, visible_event};
 use super::input::{loose_bool, optional_uuid};
 use crate::backend::entities::{attribute, event, event_report, organisation, sighting};
@@ -153,6 +154,20 @@ pub async fn add_sighting(
             .await?,
         );
     }
+    for s in &saved {
+        audit::record(
+            &txn,
+            Some(actor),
+            Entry::new(
+                "Sighting",
+                s.id,
+                "add",
+                format!("Sighting ({}) of Attribute ({})", s.id, s.attribute_id),
+            )
+            .change(format!("type ({}) source ({})", s.r#type, s.source)),
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(saved
         .iter()
@@ -163,6 +178,13 @@ pub async fn add_sighting(
 // ---------------------------------------------------------------------------------------------
 // Event reports
 // ---------------------------------------------------------------------------------------------
+
+fn report_title(r: &event_report::Model) -> String {
+    format!(
+        "EventReport ({}) from Event ({}): {}",
+        r.id, r.event_id, r.name
+    )
+}
 
 pub fn report_json(r: &event_report::Model) -> Value {
     json!({
@@ -286,6 +308,12 @@ pub async fn add_report(
     .insert(&txn)
     .await?;
     crate::backend::store::events::touch_event(&txn, ev.id, ts).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("EventReport", saved.id, "add", report_title(&saved)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(json!({"EventReport": report_json(&saved)}))
 }
@@ -339,7 +367,7 @@ pub async fn edit_report(
     let input = parse_report(&body_map(body, "EventReport")?)?;
     let ts = now();
     let txn = state.db.begin().await?;
-    let mut active: event_report::ActiveModel = report.into();
+    let mut active: event_report::ActiveModel = report.clone().into();
     if let Some(n) = input.name {
         active.name = Set(n);
     }
@@ -352,6 +380,20 @@ pub async fn edit_report(
     active.timestamp = Set(ts);
     let saved = active.update(&txn).await?;
     crate::backend::store::events::touch_event(&txn, ev.id, ts).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("EventReport", saved.id, "edit", report_title(&saved)).change(diff([
+            ("name", report.name.clone(), saved.name.clone()),
+            ("content", report.content.clone(), saved.content.clone()),
+            (
+                "distribution",
+                report.distribution.to_string(),
+                saved.distribution.to_string(),
+            ),
+        ])),
+    )
+    .await?;
     txn.commit().await?;
     Ok(json!({"EventReport": report_json(&saved)}))
 }
@@ -367,6 +409,16 @@ pub async fn delete_report(
     editable_event(state, actor, &ev.id.to_string()).await?;
     let ts = now();
     let txn = state.db.begin().await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("EventReport", report.id, "delete", report_title(&report)).change(if hard {
+            "hard delete"
+        } else {
+            "deleted (0) => (1)"
+        }),
+    )
+    .await?;
     if hard {
         event_report::Entity::delete_by_id(report.id)
             .exec(&txn)

@@ -3,6 +3,7 @@
 //! stored; per-trigger switches (`Plugin.Workflow_triggers_<id>`) are generated from the
 //! trigger list.
 use engine::ModuleKind;
+use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
 use crate::backend::store::{orgs, settings as store};
@@ -284,6 +285,31 @@ pub async fn edit_setting(
         .find(|d| d.name == name)
         .ok_or_else(|| AppError::NotFound(format!("Unknown setting `{name}`.")))?;
     let value = validate_value(state, &def, value).await?;
-    store::upsert_setting(&state.db, &def.name, &value).await?;
+    let before = current_value(state, &def).await?;
+    let txn = state.db.begin().await?;
+    store::upsert_setting(&txn, &def.name, &value).await?;
+    // Secrets (keys, passwords, tokens) are recorded as changed, never by value.
+    let lowered = def.name.to_lowercase();
+    let secret = ["key", "password", "token", "secret"]
+        .iter()
+        .any(|w| lowered.contains(w));
+    let change = if secret {
+        "value changed".to_owned()
+    } else {
+        super::audit::diff([(def.name.as_str(), before.to_string(), value.to_string())])
+    };
+    super::audit::record(
+        &txn,
+        Some(actor),
+        super::audit::Entry::new(
+            "Server",
+            0,
+            "serverSettingsEdit",
+            format!("Setting {}", def.name),
+        )
+        .change(change),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(value)
 }

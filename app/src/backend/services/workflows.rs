@@ -8,6 +8,7 @@ use engine::{
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
+use super::audit::{self, diff, Entry};
 use super::input::{check_text, loose_bool, optional_unix_time, optional_uuid};
 use crate::backend::entities::workflow;
 use crate::backend::store::{runs, settings, workflows};
@@ -305,8 +306,9 @@ pub async fn add_workflow(
             "A workflow with this UUID already exists.".into(),
         ));
     }
+    let txn = state.db.begin().await?;
     let model = workflows::insert_workflow(
-        &state.db,
+        &txn,
         workflows::NewWorkflow {
             uuid,
             name,
@@ -324,6 +326,13 @@ pub async fn add_workflow(
         }
         _ => AppError::from(e),
     })?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Workflow", model.id, "add", workflow_title(&model)),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(workflow_json(
         &model,
         state,
@@ -463,6 +472,8 @@ pub async fn edit_workflow(
     }
     // A save in the same second as the previous one still gets a new version.
     let timestamp = now().max(current.timestamp + 1);
+    let (name_after, description_after) = (name.clone(), description.clone());
+    let data_changed = data != current.data;
     let txn = state.db.begin().await?;
     let written = workflows::update_workflow(
         &txn,
@@ -480,6 +491,33 @@ pub async fn edit_workflow(
     if !written {
         return Err(stale());
     }
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Workflow", current.id, "edit", workflow_title(&current)).change(diff([
+            ("name", current.name.clone(), name_after.clone()),
+            (
+                "description",
+                current.description.clone(),
+                description_after.clone(),
+            ),
+            (
+                "debug_enabled",
+                current.debug_enabled.to_string(),
+                debug_enabled.to_string(),
+            ),
+            (
+                "data",
+                String::new(),
+                if data_changed {
+                    "(graph saved)".to_owned()
+                } else {
+                    String::new()
+                },
+            ),
+        ])),
+    )
+    .await?;
     txn.commit().await?;
     view_workflow(state, actor, &current.id.to_string()).await
 }
@@ -498,7 +536,15 @@ pub async fn delete_workflow(
 ) -> Result<i32, AppError> {
     actor.require_site_admin_writer()?;
     let model = find(state, id_or_uuid).await?;
-    workflows::delete_workflow(&state.db, model.id).await?;
+    let txn = state.db.begin().await?;
+    workflows::delete_workflow(&txn, model.id).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Workflow", model.id, "delete", workflow_title(&model)),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(model.id)
 }
 
@@ -510,7 +556,19 @@ pub async fn set_debug(
 ) -> Result<(), AppError> {
     actor.require_site_admin_writer()?;
     let model = find(state, id).await?;
-    workflows::update_debug_enabled(&state.db, model.id, enabled).await?;
+    let txn = state.db.begin().await?;
+    workflows::update_debug_enabled(&txn, model.id, enabled).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Entry::new("Workflow", model.id, "edit", workflow_title(&model)).change(diff([(
+            "debug_enabled",
+            model.debug_enabled.to_string(),
+            enabled.to_string(),
+        )])),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -642,9 +700,25 @@ pub async fn toggle_module(
 ) -> Result<(), AppError> {
     actor.require_site_admin_writer()?;
     let target = toggle_target(state, module_id, is_trigger).await?;
-    apply_toggle(&state.db, module_id, target, enabled).await?;
+    let txn = state.db.begin().await?;
+    apply_toggle(&txn, module_id, target, enabled).await?;
+    audit::record(&txn, Some(actor), toggle_entry(module_id, enabled)).await?;
+    txn.commit().await?;
     remember_toggle(state, module_id, target, enabled);
     Ok(())
+}
+
+fn toggle_entry(module_id: &str, enabled: bool) -> Entry {
+    Entry::new(
+        "WorkflowModule",
+        0,
+        if enabled { "enable" } else { "disable" },
+        format!("Workflow module {module_id}"),
+    )
+}
+
+fn workflow_title(w: &workflow::Model) -> String {
+    format!("Workflow ({}): {} [{}]", w.id, w.name, w.trigger_id)
 }
 
 /// Where a module's switch lives.
@@ -1168,6 +1242,7 @@ pub async fn mass_toggle(
     let txn = state.db.begin().await?;
     for (id, target) in module_ids.iter().zip(&targets) {
         apply_toggle(&txn, id, *target, enabled).await?;
+        audit::record(&txn, Some(actor), toggle_entry(id, enabled)).await?;
     }
     txn.commit().await?;
     for (id, target) in module_ids.iter().zip(targets) {
