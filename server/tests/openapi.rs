@@ -138,6 +138,13 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         ("POST", "/posts/add/{target}/{id}"),
         ("GET", "/threads/view/{id}"),
         ("GET", "/threads/viewEvent/{event_id}"),
+        ("GET", "/sharing_groups/index"),
+        ("GET", "/sharing_groups/view/{id}"),
+        ("POST", "/sharing_groups/add"),
+        ("POST", "/sharing_groups/edit/{id}"),
+        ("POST", "/sharing_groups/delete/{id}"),
+        ("POST", "/sharing_groups/addOrg/{id}/{org_id}"),
+        ("POST", "/sharing_groups/removeOrg/{id}/{org_id}"),
     ];
     for (method, path) in expected {
         assert!(

@@ -8,11 +8,18 @@ pub struct Principal {
     pub org: organisation::Model,
     /// True when authenticated by a read-only API key.
     pub read_only: bool,
+    /// The sharing groups the organisation belongs to or created (what distribution 4 shows).
+    pub sharing_groups: Vec<i32>,
 }
 
 impl Principal {
     pub fn is_site_admin(&self) -> bool {
         self.role.perm_site_admin
+    }
+
+    /// Whether the organisation may see what is shared with sharing group `id`.
+    pub fn in_sharing_group(&self, id: i32) -> bool {
+        self.is_site_admin() || self.sharing_groups.contains(&id)
     }
 
     pub fn current_user(&self) -> crate::model::CurrentUser {

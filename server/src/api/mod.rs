@@ -10,6 +10,7 @@ pub mod negotiate;
 pub mod openapi;
 pub mod proposals;
 pub mod servers;
+pub mod sharing_groups;
 pub mod users;
 pub mod workflows;
 
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(lists::router())
         .merge(proposals::router())
+        .merge(sharing_groups::router())
 }
 
 /// The generated OpenAPI document.

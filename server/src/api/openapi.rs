@@ -23,6 +23,7 @@ pub const TAGS: &str = "Tags";
 pub const AUDIT: &str = "Audit log";
 pub const LISTS: &str = "Blocklists and warninglists";
 pub const PROPOSALS: &str = "Proposals and discussion";
+pub const SHARING: &str = "Sharing groups";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +43,7 @@ pub const PROPOSALS: &str = "Proposals and discussion";
         (name = AUDIT, description = "The audit log: one row per change (site admins only)."),
         (name = LISTS, description = "The event blocklist and custom warninglists."),
         (name = PROPOSALS, description = "Proposals (shadow attributes) and discussion threads."),
+        (name = SHARING, description = "Sharing groups: who sees distribution-4 events and their contents."),
         (name = SERVERS, description = "Version and settings."),
         (name = USERS, description = "The calling user."),
     ),

@@ -15,6 +15,8 @@ pub mod role;
 pub mod session;
 pub mod setting;
 pub mod shadow_attribute;
+pub mod sharing_group;
+pub mod sharing_group_org;
 pub mod sighting;
 pub mod tag;
 pub mod thread;

@@ -43,11 +43,13 @@ pub async fn load_principal(
     let Some(org) = orgs::find_org(db, user.org_id).await? else {
         return Ok(None);
     };
+    let sharing_groups = super::sharing_groups::org_sharing_groups(db, org.id).await?;
     Ok(Some(Principal {
         user,
         role,
         org,
         read_only,
+        sharing_groups,
     }))
 }
 

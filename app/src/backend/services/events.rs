@@ -2,8 +2,8 @@
 //! permission checks, one transaction per request, MISP's JSON out.
 //!
 //! Access follows MISP: site admins see and edit everything; other users see their
-//! organisation's events and events distributed beyond it (distribution 1–3; sharing groups,
-//! distribution 4, come with their own milestone and are refused for now); they edit their
+//! organisation's events, events distributed beyond it (distribution 1–3), and events shared
+//! with a sharing group their organisation belongs to (distribution 4); they edit their
 //! organisation's events with `perm_modify_org`, or the events they created with `perm_modify`;
 //! publishing also needs `perm_publish`. Read-only keys change nothing.
 use std::collections::HashMap;
@@ -40,6 +40,26 @@ pub fn can_see(actor: &Principal, ev: &event::Model) -> bool {
         || ev.org_id == actor.org.id
         || ev.orgc_id == actor.org.id
         || (1..=3).contains(&ev.distribution)
+        || (ev.distribution == 4 && actor.sharing_groups.contains(&ev.sharing_group_id))
+}
+
+/// The SQL form of [`can_see`] on `events`; `None` for site admins (everything).
+pub fn visible_events_condition(actor: &Principal) -> Option<sea_orm::Condition> {
+    use sea_orm::ColumnTrait;
+    if actor.is_site_admin() {
+        return None;
+    }
+    Some(
+        sea_orm::Condition::any()
+            .add(event::Column::OrgId.eq(actor.org.id))
+            .add(event::Column::OrgcId.eq(actor.org.id))
+            .add(event::Column::Distribution.between(1, 3))
+            .add(
+                sea_orm::Condition::all()
+                    .add(event::Column::Distribution.eq(4))
+                    .add(event::Column::SharingGroupId.is_in(actor.sharing_groups.clone())),
+            ),
+    )
 }
 
 /// Whether `actor` may change `ev` (MISP's `canModifyEvent`).
@@ -53,12 +73,43 @@ pub fn can_edit(actor: &Principal, ev: &event::Model) -> bool {
                 || (actor.role.perm_modify && ev.user_id == actor.user.id)))
 }
 
-/// Whether an attribute or object with `distribution` is visible to `actor` inside `ev`.
-pub(super) fn child_visible(actor: &Principal, ev: &event::Model, distribution: i16) -> bool {
-    distribution != 0 && distribution != 4
-        || actor.is_site_admin()
-        || ev.orgc_id == actor.org.id
-        || ev.org_id == actor.org.id
+/// Whether an attribute, object or report with `distribution` (and `sharing_group_id`) is
+/// visible to `actor` inside `ev`: organisation-only ones to the event's organisation, shared
+/// ones to their sharing group too.
+pub(super) fn child_visible(
+    actor: &Principal,
+    ev: &event::Model,
+    distribution: i16,
+    sharing_group_id: i32,
+) -> bool {
+    let owner = actor.is_site_admin() || ev.orgc_id == actor.org.id || ev.org_id == actor.org.id;
+    match distribution {
+        0 => owner,
+        4 => owner || actor.sharing_groups.contains(&sharing_group_id),
+        _ => true,
+    }
+}
+
+/// A sharing group id for `distribution`: required (and positive) with distribution 4, 0
+/// otherwise.
+fn sharing_group_ref(
+    obj: &Map<String, Value>,
+    distribution: i16,
+    errors: &mut Vec<String>,
+    at: &str,
+) -> i32 {
+    if distribution != 4 {
+        return 0;
+    }
+    match loose_int(obj.get("sharing_group_id")).and_then(|n| i32::try_from(n).ok()) {
+        Some(id) if id > 0 => id,
+        _ => {
+            errors.push(format!(
+                "{at}sharing_group_id: distribution 4 needs the id of a sharing group."
+            ));
+            0
+        }
+    }
 }
 
 /// The event for `id_or_uuid`, if `actor` may see it; MISP answers 404 "Invalid event" both
@@ -244,6 +295,7 @@ pub(super) struct AttributeInput {
     pub(super) to_ids: bool,
     pub(super) comment: String,
     pub(super) distribution: i16,
+    pub(super) sharing_group_id: i32,
     pub(super) object_relation: Option<String>,
     pub(super) first_seen: Option<String>,
     pub(super) last_seen: Option<String>,
@@ -312,11 +364,7 @@ pub(super) fn parse_attribute(
         }
     };
     let distribution = ranged(obj, "distribution", 0..=5, INHERIT, errors, at);
-    if distribution == 4 {
-        errors.push(format!(
-            "{at}distribution: sharing groups (distribution 4) are not supported yet."
-        ));
-    }
+    let sharing_group_id = sharing_group_ref(obj, distribution, errors, at);
     let comment = checked_text(obj, "comment", errors, at).unwrap_or_default();
     let seen = |key: &str, errors: &mut Vec<String>| match obj.get(key) {
         None | Some(Value::Null) => None,
@@ -349,6 +397,7 @@ pub(super) fn parse_attribute(
         value,
         comment,
         distribution,
+        sharing_group_id,
         object_relation: text(obj.get("object_relation")).filter(|s| !s.is_empty()),
         first_seen,
         last_seen,
@@ -368,6 +417,7 @@ struct ObjectInput {
     template_version: String,
     comment: String,
     distribution: i16,
+    sharing_group_id: i32,
     first_seen: Option<String>,
     last_seen: Option<String>,
     attributes: Vec<AttributeInput>,
@@ -395,11 +445,7 @@ fn parse_object(
         }
     };
     let distribution = ranged(obj, "distribution", 0..=5, INHERIT, errors, at);
-    if distribution == 4 {
-        errors.push(format!(
-            "{at}distribution: sharing groups (distribution 4) are not supported yet."
-        ));
-    }
+    let sharing_group_id = sharing_group_ref(obj, distribution, errors, at);
     let mut attributes = Vec::new();
     let items = list(obj, "Attribute");
     if items.is_empty() && require_attributes {
@@ -433,6 +479,7 @@ fn parse_object(
         template_version: text(obj.get("template_version")).unwrap_or_default(),
         comment,
         distribution,
+        sharing_group_id,
         first_seen: text(obj.get("first_seen")).filter(|s| !s.is_empty()),
         last_seen: text(obj.get("last_seen")).filter(|s| !s.is_empty()),
         attributes,
@@ -529,7 +576,7 @@ pub(super) async fn insert_attribute(
             to_ids: Set(a.to_ids),
             comment: Set(a.comment.clone()),
             distribution: Set(a.distribution),
-            sharing_group_id: Set(0),
+            sharing_group_id: Set(a.sharing_group_id),
             timestamp: Set(ts),
             first_seen: Set(a.first_seen.clone()),
             last_seen: Set(a.last_seen.clone()),
@@ -596,9 +643,7 @@ pub async fn add_event(
         &mut errors,
         "",
     );
-    if distribution == 4 {
-        errors.push("distribution: sharing groups (distribution 4) are not supported yet.".into());
-    }
+    let sharing_group_id = sharing_group_ref(&obj, distribution, &mut errors, "");
     let tags = tag_refs(&obj, &mut errors, "");
     let mut attributes = Vec::new();
     for (i, a) in list(&obj, "Attribute").into_iter().enumerate() {
@@ -626,6 +671,14 @@ pub async fn add_event(
         .cloned()
         .collect();
     require_tagger(actor, &all_tags)?;
+    let groups: Vec<i32> = std::iter::once(sharing_group_id)
+        .chain(attributes.iter().map(|a| a.sharing_group_id))
+        .chain(objects.iter().flat_map(|o| {
+            std::iter::once(o.sharing_group_id)
+                .chain(o.attributes.iter().map(|a| a.sharing_group_id))
+        }))
+        .collect();
+    super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let publish = loose_bool(obj.get("published"));
     if publish && !(actor.role.perm_publish || actor.is_site_admin()) {
         return Err(AppError::Forbidden(
@@ -661,7 +714,7 @@ pub async fn add_event(
             attribute_count: Set(0),
             threat_level_id: Set(threat_level_id),
             distribution: Set(distribution),
-            sharing_group_id: Set(0),
+            sharing_group_id: Set(sharing_group_id),
             proposal_email_lock: Set(false),
             locked: Set(loose_bool(obj.get("locked"))),
             publish_timestamp: Set(if publish { ts } else { 0 }),
@@ -727,7 +780,7 @@ async fn insert_object(
             template_version: Set(o.template_version.clone()),
             comment: Set(o.comment.clone()),
             distribution: Set(o.distribution),
-            sharing_group_id: Set(0),
+            sharing_group_id: Set(o.sharing_group_id),
             timestamp: Set(ts),
             first_seen: Set(o.first_seen.clone()),
             last_seen: Set(o.last_seen.clone()),
@@ -869,20 +922,25 @@ pub async fn event_document(
     let orgc = orgs::find_org(db, ev.orgc_id).await?;
     out.insert("Org".into(), org_json(org.as_ref(), ev.org_id));
     out.insert("Orgc".into(), org_json(orgc.as_ref(), ev.orgc_id));
+    if ev.distribution == 4 {
+        if let Some(group) = super::sharing_groups::embedded(db, ev.sharing_group_id).await? {
+            out.insert("SharingGroup".into(), group);
+        }
+    }
 
     let mut tags_by_attribute = store::attribute_tags(db, ev.id).await?;
     let attributes = store::list_attributes(db, ev.id).await?;
     let objects: Vec<object::Model> = store::list_objects(db, ev.id)
         .await?
         .into_iter()
-        .filter(|o| child_visible(actor, ev, o.distribution))
+        .filter(|o| child_visible(actor, ev, o.distribution, o.sharing_group_id))
         .collect();
     let (new_proposals, mut proposals_by_attribute) =
         super::proposals::event_proposals(db, actor, ev).await?;
     let mut by_object: HashMap<i32, Vec<Value>> = HashMap::new();
     let mut top = Vec::new();
     for a in &attributes {
-        if !child_visible(actor, ev, a.distribution) {
+        if !child_visible(actor, ev, a.distribution, a.sharing_group_id) {
             continue;
         }
         let tags = tags_by_attribute.remove(&a.id).unwrap_or_default();
@@ -957,7 +1015,7 @@ pub async fn index_events(
 ) -> Result<Vec<Value>, AppError> {
     let db = &state.db;
     let mut f = store::EventFilter {
-        visible_to_org: (!actor.is_site_admin()).then_some(actor.org.id),
+        visibility: visible_events_condition(actor),
         uuid: filter.uuid.clone(),
         published: filter.published,
         info: filter.info.clone(),
@@ -1061,9 +1119,13 @@ pub async fn edit_event(
             "",
         )
     });
-    if distribution == Some(4) {
-        errors.push("distribution: sharing groups (distribution 4) are not supported yet.".into());
-    }
+    // The sharing group: given, or kept when the event already shares with one.
+    let sharing_group_id = match distribution.unwrap_or(ev.distribution) {
+        4 if !obj.contains_key("sharing_group_id") && ev.sharing_group_id > 0 => {
+            ev.sharing_group_id
+        }
+        d => sharing_group_ref(&obj, d, &mut errors, ""),
+    };
     let tags = tag_refs(&obj, &mut errors, "");
     let mut attributes = Vec::new();
     for (i, a) in list(&obj, "Attribute").into_iter().enumerate() {
@@ -1081,6 +1143,14 @@ pub async fn edit_event(
         return Err(reject(errors, "The event"));
     }
     require_tagger(actor, &tags)?;
+    let groups: Vec<i32> = std::iter::once(sharing_group_id)
+        .chain(attributes.iter().map(|a| a.sharing_group_id))
+        .chain(objects.iter().flat_map(|o| {
+            std::iter::once(o.sharing_group_id)
+                .chain(o.attributes.iter().map(|a| a.sharing_group_id))
+        }))
+        .collect();
+    super::sharing_groups::check_usable(&state.db, actor, groups).await?;
 
     let ts = now();
     let txn = state.db.begin().await?;
@@ -1100,6 +1170,7 @@ pub async fn edit_event(
     if let Some(d) = distribution {
         active.distribution = Set(d);
     }
+    active.sharing_group_id = Set(sharing_group_id);
     if obj.contains_key("locked") {
         active.locked = Set(loose_bool(obj.get("locked")));
     }
@@ -1166,6 +1237,7 @@ async fn update_attribute_row(
     active.to_ids = Set(a.to_ids);
     active.comment = Set(a.comment.clone());
     active.distribution = Set(a.distribution);
+    active.sharing_group_id = Set(a.sharing_group_id);
     active.first_seen = Set(a.first_seen.clone());
     active.last_seen = Set(a.last_seen.clone());
     active.disable_correlation = Set(a.disable_correlation);
@@ -1388,6 +1460,8 @@ pub async fn add_attributes(
     }
     let tags: Vec<TagRef> = parsed.iter().flat_map(|a| a.tags.clone()).collect();
     require_tagger(actor, &tags)?;
+    let groups: Vec<i32> = parsed.iter().map(|a| a.sharing_group_id).collect();
+    super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let ts = now();
     let txn = state.db.begin().await?;
     let mut saved = Vec::new();
@@ -1448,7 +1522,12 @@ async fn editable_attribute(
         return Err(AppError::NotFound("Invalid attribute.".into()));
     };
     let ev = match store::find_event(&state.db, &a.event_id.to_string()).await? {
-        Some(ev) if can_see(actor, &ev) && child_visible(actor, &ev, a.distribution) => ev,
+        Some(ev)
+            if can_see(actor, &ev)
+                && child_visible(actor, &ev, a.distribution, a.sharing_group_id) =>
+        {
+            ev
+        }
         _ => return Err(AppError::NotFound("Invalid attribute.".into())),
     };
     if !can_edit(actor, &ev) {
@@ -1482,6 +1561,7 @@ pub async fn edit_attribute(
         return Err(reject(errors, "The attribute"));
     };
     require_tagger(actor, &input.tags)?;
+    super::sharing_groups::check_usable(&state.db, actor, [input.sharing_group_id]).await?;
     let ts = now();
     let txn = state.db.begin().await?;
     let saved = update_attribute_row(&txn, actor, old.clone(), &input, ts).await?;
@@ -1572,6 +1652,10 @@ pub async fn add_object(
         .flat_map(|a| a.tags.clone())
         .collect();
     require_tagger(actor, &tags)?;
+    let groups: Vec<i32> = std::iter::once(input.sharing_group_id)
+        .chain(input.attributes.iter().map(|a| a.sharing_group_id))
+        .collect();
+    super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let ts = now();
     let txn = state.db.begin().await?;
     let saved = insert_object(&txn, actor, ev.id, &input, ts).await?;
@@ -1600,7 +1684,12 @@ async fn editable_object(
         return Err(AppError::NotFound("Invalid object.".into()));
     };
     let ev = match store::find_event(&state.db, &o.event_id.to_string()).await? {
-        Some(ev) if can_see(actor, &ev) && child_visible(actor, &ev, o.distribution) => ev,
+        Some(ev)
+            if can_see(actor, &ev)
+                && child_visible(actor, &ev, o.distribution, o.sharing_group_id) =>
+        {
+            ev
+        }
         _ => return Err(AppError::NotFound("Invalid object.".into())),
     };
     if !can_edit(actor, &ev) {
@@ -1637,6 +1726,10 @@ pub async fn edit_object(
     let attributes = input.attributes.clone();
     let tags: Vec<TagRef> = attributes.iter().flat_map(|a| a.tags.clone()).collect();
     require_tagger(actor, &tags)?;
+    let groups: Vec<i32> = std::iter::once(input.sharing_group_id)
+        .chain(attributes.iter().map(|a| a.sharing_group_id))
+        .collect();
+    super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let ts = now();
     let txn = state.db.begin().await?;
     let mut active: object::ActiveModel = old.clone().into();
@@ -1647,6 +1740,7 @@ pub async fn edit_object(
     active.template_version = Set(input.template_version.clone());
     active.comment = Set(input.comment.clone());
     active.distribution = Set(input.distribution);
+    active.sharing_group_id = Set(input.sharing_group_id);
     active.first_seen = Set(input.first_seen.clone());
     active.last_seen = Set(input.last_seen.clone());
     active.timestamp = Set(ts);

@@ -15,4 +15,5 @@ pub mod reports;
 pub mod runs;
 pub mod search;
 pub mod settings;
+pub mod sharing_groups;
 pub mod workflows;

@@ -232,7 +232,7 @@ async fn visible_attribute(
     let ev = visible_event(state, actor, &a.event_id.to_string())
         .await
         .map_err(|_| invalid())?;
-    if !child_visible(actor, &ev, a.distribution) {
+    if !child_visible(actor, &ev, a.distribution, a.sharing_group_id) {
         return Err(invalid());
     }
     Ok((a, ev))
@@ -296,6 +296,7 @@ pub async fn delete_proposal(
         to_ids: a.to_ids,
         comment: a.comment.clone(),
         distribution: a.distribution,
+        sharing_group_id: a.sharing_group_id,
         object_relation: a.object_relation.clone(),
         first_seen: a.first_seen.clone(),
         last_seen: a.last_seen.clone(),
@@ -364,6 +365,7 @@ pub async fn accept_proposal(
             to_ids: p.to_ids,
             comment: p.comment.clone(),
             distribution: 5,
+            sharing_group_id: 0,
             object_relation: None,
             first_seen: p.first_seen.clone(),
             last_seen: p.last_seen.clone(),

@@ -6,7 +6,7 @@ use sea_orm::{
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, diff, Entry};
-use super::events::{can_see, editable_event, visible_event};
+use super::events::{can_see, child_visible, editable_event, visible_event};
 use super::input::{loose_bool, optional_uuid};
 use crate::backend::entities::{attribute, event, event_report, organisation, sighting};
 use crate::backend::{now, AppState, Principal};
@@ -120,11 +120,7 @@ pub async fn add_sighting(
     for a in candidates {
         let visible = match event::Entity::find_by_id(a.event_id).one(&state.db).await? {
             Some(ev) => {
-                can_see(actor, &ev)
-                    && (!matches!(a.distribution, 0 | 4)
-                        || actor.is_site_admin()
-                        || ev.orgc_id == actor.org.id
-                        || ev.org_id == actor.org.id)
+                can_see(actor, &ev) && child_visible(actor, &ev, a.distribution, a.sharing_group_id)
             }
             None => false,
         };
@@ -206,17 +202,13 @@ pub async fn event_reports(
     actor: &Principal,
     ev: &event::Model,
 ) -> Result<Vec<Value>, AppError> {
-    let owner = actor.is_site_admin() || ev.orgc_id == actor.org.id || ev.org_id == actor.org.id;
-    let mut cond = Condition::all().add(event_report::Column::EventId.eq(ev.id));
-    if !owner {
-        cond = cond.add(event_report::Column::Distribution.is_not_in([0, 4]));
-    }
     Ok(event_report::Entity::find()
-        .filter(cond)
+        .filter(Condition::all().add(event_report::Column::EventId.eq(ev.id)))
         .order_by_asc(event_report::Column::Id)
         .all(db)
         .await?
         .iter()
+        .filter(|r| child_visible(actor, ev, r.distribution, r.sharing_group_id))
         .map(report_json)
         .collect())
 }
@@ -226,6 +218,7 @@ struct ReportInput {
     name: Option<String>,
     content: Option<String>,
     distribution: Option<i16>,
+    sharing_group_id: Option<i32>,
 }
 
 fn parse_report(m: &Map<String, Value>) -> Result<ReportInput, AppError> {
@@ -249,20 +242,35 @@ fn parse_report(m: &Map<String, Value>) -> Result<ReportInput, AppError> {
             .as_i64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         {
-            Some(d @ (0..=3 | 5)) => Some(d as i16),
-            Some(4) => {
-                return Err(AppError::Invalid(
-                    "distribution: sharing groups (distribution 4) are not supported yet.".into(),
-                ))
-            }
+            Some(d @ 0..=5) => Some(d as i16),
             _ => return Err(AppError::Invalid("distribution: expected 0 to 5.".into())),
         },
+    };
+    let sharing_group_id = match distribution {
+        Some(4) => match m
+            .get("sharing_group_id")
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .and_then(|n| i32::try_from(n).ok())
+        {
+            Some(id) if id > 0 => Some(id),
+            _ => {
+                return Err(AppError::Invalid(
+                    "sharing_group_id: distribution 4 needs the id of a sharing group.".into(),
+                ))
+            }
+        },
+        Some(_) => Some(0),
+        None => None,
     };
     Ok(ReportInput {
         uuid: optional_uuid(text(m, "uuid").as_deref())?,
         name,
         content,
         distribution,
+        sharing_group_id,
     })
 }
 
@@ -276,6 +284,7 @@ pub async fn add_report(
 ) -> Result<Value, AppError> {
     let ev = editable_event(state, actor, event_id).await?;
     let input = parse_report(&body_map(body, "EventReport")?)?;
+    super::sharing_groups::check_usable(&state.db, actor, input.sharing_group_id).await?;
     let Some(name) = input.name else {
         return Err(AppError::Invalid("A report needs a name.".into()));
     };
@@ -301,7 +310,7 @@ pub async fn add_report(
         name: Set(name),
         content: Set(input.content.unwrap_or_default()),
         distribution: Set(input.distribution.unwrap_or(5)),
-        sharing_group_id: Set(0),
+        sharing_group_id: Set(input.sharing_group_id.unwrap_or(0)),
         timestamp: Set(ts),
         deleted: Set(false),
     }
@@ -338,8 +347,7 @@ async fn visible_report(
     let ev = visible_event(state, actor, &report.event_id.to_string())
         .await
         .map_err(|_| invalid())?;
-    let owner = actor.is_site_admin() || ev.orgc_id == actor.org.id || ev.org_id == actor.org.id;
-    if !owner && matches!(report.distribution, 0 | 4) {
+    if !child_visible(actor, &ev, report.distribution, report.sharing_group_id) {
         return Err(invalid());
     }
     Ok((report, ev))
@@ -365,6 +373,7 @@ pub async fn edit_report(
     let (report, ev) = visible_report(state, actor, id_or_uuid).await?;
     editable_event(state, actor, &ev.id.to_string()).await?;
     let input = parse_report(&body_map(body, "EventReport")?)?;
+    super::sharing_groups::check_usable(&state.db, actor, input.sharing_group_id).await?;
     let ts = now();
     let txn = state.db.begin().await?;
     let mut active: event_report::ActiveModel = report.clone().into();
@@ -376,6 +385,9 @@ pub async fn edit_report(
     }
     if let Some(d) = input.distribution {
         active.distribution = Set(d);
+    }
+    if let Some(g) = input.sharing_group_id {
+        active.sharing_group_id = Set(g);
     }
     active.timestamp = Set(ts);
     let saved = active.update(&txn).await?;

@@ -505,15 +505,10 @@ async fn parse(
 
 /// The events condition plus what `actor` may see.
 fn visible(actor: &Principal, cond: Condition) -> Condition {
-    if actor.is_site_admin() {
-        return cond;
+    match super::events::visible_events_condition(actor) {
+        Some(visible) => cond.add(visible),
+        None => cond,
     }
-    cond.add(
-        Condition::any()
-            .add(event::Column::OrgId.eq(actor.org.id))
-            .add(event::Column::OrgcId.eq(actor.org.id))
-            .add(event::Column::Distribution.between(1, 3)),
-    )
 }
 
 /// `POST /events/restSearch`: `{"response": [{"Event": {...}}, ...]}`, newest first.
@@ -574,9 +569,15 @@ pub async fn search_attributes(
                     .add(event::Column::OrgcId.eq(actor.org.id)),
             )
             .to_owned();
+        // Shared ones only with the sharing groups of the caller's organisation.
         cond = cond.add(
             Condition::any()
                 .add(attribute::Column::Distribution.is_not_in([0, 4]))
+                .add(
+                    Condition::all()
+                        .add(attribute::Column::Distribution.eq(4))
+                        .add(attribute::Column::SharingGroupId.is_in(actor.sharing_groups.clone())),
+                )
                 .add(attribute::Column::EventId.in_subquery(own_events)),
         );
     }

@@ -24,11 +24,11 @@ pub async fn find_event(
     }
 }
 
-/// Filters of `events/index`; `visible_to_org` limits to what a non-admin may see (the org's
-/// own events and those shared beyond it).
+/// Filters of `events/index`; `visibility` limits to what a non-admin may see (the services'
+/// `visible_events_condition`).
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
-    pub visible_to_org: Option<i32>,
+    pub visibility: Option<Condition>,
     pub ids: Option<Vec<i32>>,
     pub uuid: Option<String>,
     pub org_id: Option<i32>,
@@ -45,13 +45,8 @@ pub async fn list_events(
     limit: u64,
 ) -> Result<Vec<event::Model>, DbErr> {
     let mut cond = Condition::all();
-    if let Some(org) = filter.visible_to_org {
-        cond = cond.add(
-            Condition::any()
-                .add(event::Column::OrgId.eq(org))
-                .add(event::Column::OrgcId.eq(org))
-                .add(event::Column::Distribution.between(1, 3)),
-        );
+    if let Some(visible) = &filter.visibility {
+        cond = cond.add(visible.clone());
     }
     if let Some(ids) = &filter.ids {
         cond = cond.add(event::Column::Id.is_in(ids.clone()));
