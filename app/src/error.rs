@@ -26,6 +26,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A service Flowgate called (misp-modules, a webhook) failed or answered an error.
+    #[error("{0}")]
+    Upstream(String),
     #[error("Internal error. The cause was logged on the server.")]
     Internal,
     /// Transport-level failure of a server function call (network, decoding).
@@ -43,6 +46,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::Rejected { .. } => 400,
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
+            AppError::Upstream(_) => 502,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }

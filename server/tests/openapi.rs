@@ -138,6 +138,8 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         ("POST", "/posts/add/{target}/{id}"),
         ("GET", "/threads/view/{id}"),
         ("GET", "/threads/viewEvent/{event_id}"),
+        ("GET", "/events/queryEnrichment/{attribute_id}/{module}"),
+        ("GET", "/attributes/hoverEnrichment/{id}"),
         ("GET", "/sharing_groups/index"),
         ("GET", "/sharing_groups/view/{id}"),
         ("POST", "/sharing_groups/add"),

@@ -8,27 +8,7 @@ use serde_json::{json, Value};
 
 /// The spec's §9 example: event-publish → IF :: Tag (tlp:red, event or attribute) → Stop.
 fn publish_gate() -> Value {
-    json!({
-        "1": {"id": 1, "name": "Event Publish", "class": "block-type-trigger", "typenode": false,
-              "data": {"id": "event-publish", "name": "Event Publish", "module_type": "trigger",
-                       "blocking": true, "misp_core_format": true, "indexed_params": []},
-              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
-              "pos_x": 0, "pos_y": 0},
-        "2": {"id": 2, "name": "IF :: Tag", "class": "block-type-if block-type-logic", "typenode": false,
-              "data": {"id": "tag-if", "name": "IF :: Tag", "module_type": "logic",
-                       "indexed_params": {"scope": "event_attribute", "condition": "in_or", "tags": ["tlp:red"]},
-                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
-              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
-              "outputs": {"output_1": {"connections": [{"node": "3", "output": "input_1"}]},
-                          "output_2": {"connections": []}},
-              "pos_x": 300, "pos_y": 0},
-        "3": {"id": 3, "name": "Stop execution", "class": "block-type-default", "typenode": false,
-              "data": {"id": "stop-execution", "name": "Stop execution", "module_type": "action",
-                       "indexed_params": {"message": "tlp:red data"},
-                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
-              "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
-              "outputs": [], "pos_x": 600, "pos_y": 0}
-    })
+    common::red_gate("event-publish", "Event Publish", true)
 }
 
 /// The gate with an edge 3 → 2 added: a cycle.

@@ -47,6 +47,62 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_report_hard))
         .routes(routes!(describe_types))
         .routes(routes!(run_workflow))
+        .routes(routes!(query_enrichment))
+        .routes(routes!(query_enrichment_typed))
+        .routes(routes!(hover_enrichment))
+}
+
+#[utoipa::path(method(get, post), path = "/events/queryEnrichment/{attribute_id}/{module}", tag = EVENTS,
+    summary = "Enrich an attribute with one misp-modules module (runs `enrichment-before-query` first)",
+    params(("attribute_id" = String, Path, description = "Numeric id or uuid"),
+           ("module" = String, Path, description = "The misp-modules module name")),
+    responses((status = 200, description = "`{\"module\", \"results\"}` as misp-modules answered", body = Object),
+              (status = 502, description = "misp-modules failed or is unreachable", body = MispError), ErrorResponses))]
+async fn query_enrichment(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((attribute_id, module)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::enrichment::query(&state, &actor, &attribute_id, &module).await?,
+    ))
+}
+
+/// MISP's form with the module type (`Enrichment`) as a third segment.
+#[utoipa::path(method(get, post), path = "/events/queryEnrichment/{attribute_id}/{module}/{type}", tag = EVENTS,
+    summary = "Same, with MISP's module-type segment",
+    params(("attribute_id" = String, Path, description = "Numeric id or uuid"),
+           ("module" = String, Path, description = "The misp-modules module name"),
+           ("type" = String, Path, description = "`Enrichment`")),
+    responses((status = 200, description = "`{\"module\", \"results\"}`", body = Object), ErrorResponses))]
+async fn query_enrichment_typed(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((attribute_id, module, kind)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    if !kind.eq_ignore_ascii_case("enrichment") {
+        return Err(AppError::Invalid(format!(
+            "Module type `{kind}`: only Enrichment queries are served here."
+        ))
+        .into());
+    }
+    Ok(Json(
+        app::backend::services::enrichment::query(&state, &actor, &attribute_id, &module).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/attributes/hoverEnrichment/{id}", tag = EVENTS,
+    summary = "Every misp-modules hover module that takes the attribute's type",
+    params(("id" = String, Path, description = "Numeric id or uuid")),
+    responses((status = 200, description = "`{\"<module>\": results}`", body = Object), ErrorResponses))]
+async fn hover_enrichment(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::enrichment::hover(&state, &actor, &id).await?,
+    ))
 }
 
 #[utoipa::path(method(post, get), path = "/events/restSearch", tag = EVENTS,

@@ -339,3 +339,57 @@ pub async fn user_key(app: &TestApp, email: &str, role: i32, other_org: Option<&
         .unwrap()
         .authkey
 }
+
+/// A workflow for `trigger_id`: trigger → IF :: Tag (`tlp:red` on the event or an attribute) →
+/// stop-execution "tlp:red data" (the spec's §9 example on any trigger).
+pub fn red_gate(trigger_id: &str, trigger_name: &str, blocking: bool) -> Value {
+    serde_json::json!({
+        "1": {"id": 1, "name": trigger_name, "class": "block-type-trigger", "typenode": false,
+              "data": {"id": trigger_id, "name": trigger_name, "module_type": "trigger",
+                       "blocking": blocking, "misp_core_format": true, "indexed_params": []},
+              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
+              "pos_x": 0, "pos_y": 0},
+        "2": {"id": 2, "name": "IF :: Tag", "class": "block-type-if block-type-logic", "typenode": false,
+              "data": {"id": "tag-if", "name": "IF :: Tag", "module_type": "logic",
+                       "indexed_params": {"scope": "event_attribute", "condition": "in_or", "tags": ["tlp:red"]},
+                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": [{"node": "3", "output": "input_1"}]},
+                          "output_2": {"connections": []}},
+              "pos_x": 300, "pos_y": 0},
+        "3": {"id": 3, "name": "Stop execution", "class": "block-type-default", "typenode": false,
+              "data": {"id": "stop-execution", "name": "Stop execution", "module_type": "action",
+                       "indexed_params": {"message": "tlp:red data"},
+                       "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+              "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
+              "outputs": [], "pos_x": 600, "pos_y": 0}
+    })
+}
+
+/// Saves `graph` as the workflow of `trigger_id` (created on first open, as MISP's editor does)
+/// and switches workflows and that trigger on.
+pub async fn install_workflow(app: &TestApp, trigger_id: &str, graph: Value) {
+    let opened = ok(get(app, &format!("/workflows/editor/{trigger_id}"), ADMIN_KEY).await).await;
+    let id = opened["Workflow"]["id"].as_str().unwrap().to_owned();
+    ok(post(
+        app,
+        &format!("/workflows/edit/{id}"),
+        ADMIN_KEY,
+        serde_json::json!({"Workflow": {"data": graph}}),
+    )
+    .await)
+    .await;
+    for setting in [
+        "Plugin.Workflow_enable".to_owned(),
+        format!("Plugin.Workflow_triggers_{trigger_id}"),
+    ] {
+        ok(post(
+            app,
+            &format!("/servers/serverSettingsEdit/{setting}"),
+            ADMIN_KEY,
+            serde_json::json!({"value": true}),
+        )
+        .await)
+        .await;
+    }
+}

@@ -7,6 +7,7 @@ pub mod blueprints;
 pub mod bootstrap;
 pub mod describe_types;
 pub mod discussion;
+pub mod enrichment;
 pub mod events;
 pub mod input;
 pub mod lists;

@@ -233,6 +233,14 @@ pub async fn validate_value(
 }
 
 /// A setting's current value: the stored one, else its default.
+/// The value of setting `name` (its default when unset); `None` for an unknown name.
+pub async fn setting(state: &AppState, name: &str) -> Result<Option<Value>, AppError> {
+    match definitions(state).into_iter().find(|d| d.name == name) {
+        Some(def) => Ok(Some(current_value(state, &def).await?)),
+        None => Ok(None),
+    }
+}
+
 pub async fn current_value(state: &AppState, def: &SettingDef) -> Result<Value, AppError> {
     Ok(store::find_setting(&state.db, &def.name)
         .await?
