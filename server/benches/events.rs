@@ -1,5 +1,6 @@
 //! `events/add` of an event with 1,000 attributes, and `events/view` of it, through the real
-//! router over HTTP on a temporary SQLite file (issue: MISP core objects, performance).
+//! router over HTTP on a temporary SQLite file (issue: MISP core objects, performance); the cost
+//! of hooks on the write path (issue: triggers).
 //! Run: `cargo bench -p server --bench events`.
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -60,6 +61,50 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // Hooks on the write path (issue: triggers): the cost of a trigger nobody listens to, and
+    // `attributes/add` with and without an `attribute-after-save` workflow (its run happens in
+    // the background; the answer does not wait for it).
+    let mut group = c.benchmark_group("hooks");
+    let listeners = app.state.workflows.listeners.clone();
+    group.bench_function("listens_no_listener", |b| {
+        b.iter(|| listeners.listens(std::hint::black_box("attribute-after-save")))
+    });
+    let add_attribute = |app: &common::TestApp, n: u64| {
+        let request = app
+            .api
+            .post(app.url(&format!("/attributes/add/{id}.json")))
+            .header("authorization", common::ADMIN_KEY)
+            .json(&json!({"type": "ip-dst", "value": format!("172.16.{}.{}", n / 256 % 256, n % 256)}));
+        async move {
+            let r = request.send().await.expect("send");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("body")
+        }
+    };
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let next = || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    group.sample_size(50);
+    group.bench_function("attributes_add_no_listener", |b| {
+        b.to_async(&rt).iter(|| add_attribute(&app, next()))
+    });
+    rt.block_on(common::install_workflow(
+        &app,
+        "attribute-after-save",
+        trigger_only("attribute-after-save"),
+    ));
+    group.bench_function("attributes_add_with_listener", |b| {
+        b.to_async(&rt).iter(|| add_attribute(&app, next()))
+    });
+    group.finish();
+}
+
+/// A workflow holding only its (non-blocking) trigger.
+fn trigger_only(id: &str) -> Value {
+    let mut g = common::red_gate(id, id, false);
+    g.as_object_mut().expect("graph").retain(|k, _| k == "1");
+    g["1"]["outputs"] = json!({"output_1": {"connections": []}});
+    g
 }
 
 criterion_group!(benches, bench);

@@ -212,9 +212,61 @@ pub struct RuntimeOptions {
     pub execution_log: Option<std::path::PathBuf>,
 }
 
+/// Which hook triggers have a workflow to run: workflows on (`Plugin.Workflow_enable`), the
+/// trigger switched on, and a workflow saved for it. Kept in memory so that a hook nobody listens
+/// to costs one read lock and a set lookup (no query, no payload built); refreshed after every
+/// change this process makes and every second from the database (other processes' changes).
+#[derive(Default)]
+pub struct Listeners {
+    listening: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+/// How often the listener set is re-read from the database.
+pub const LISTENER_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Listeners {
+    /// Whether a workflow listens on `trigger_id`.
+    pub fn listens(&self, trigger_id: &str) -> bool {
+        self.listening
+            .read()
+            .map(|l| l.contains(trigger_id))
+            .unwrap_or(false)
+    }
+
+    /// Re-reads the switches and the workflows (two queries).
+    pub async fn refresh(&self, db: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let on =
+            |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_bool) == Some(true);
+        let switches =
+            crate::backend::store::settings::list_settings_with_prefix(db, "Plugin.Workflow_")
+                .await?;
+        let switches: HashMap<String, serde_json::Value> = switches.into_iter().collect();
+        let mut listening = std::collections::HashSet::new();
+        if on(switches.get("Plugin.Workflow_enable")) {
+            let triggers: Vec<String> = crate::backend::entities::workflow::Entity::find()
+                .select_only()
+                .column(crate::backend::entities::workflow::Column::TriggerId)
+                .into_tuple()
+                .all(db)
+                .await?;
+            for t in triggers {
+                if on(switches.get(&format!("Plugin.Workflow_triggers_{t}"))) {
+                    listening.insert(t);
+                }
+            }
+        }
+        if let Ok(mut l) = self.listening.write() {
+            *l = listening;
+        }
+        Ok(())
+    }
+}
+
 pub struct WorkflowRuntime {
     pub engine: Engine,
     pub modules: Arc<ModuleStates>,
+    pub listeners: Arc<Listeners>,
     registry: Arc<Registry>,
     services: Services,
 }
@@ -283,9 +335,28 @@ impl WorkflowRuntime {
             switches: modules.clone(),
         };
         let registry = Arc::new(Registry::builtin());
+        let listeners = Arc::new(Listeners::default());
+        listeners.refresh(db).await?;
+        let watched = Arc::downgrade(&listeners);
+        let watch_db = db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LISTENER_REFRESH);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // Stops with the runtime.
+                let Some(listeners) = watched.upgrade() else {
+                    break;
+                };
+                if let Err(e) = listeners.refresh(&watch_db).await {
+                    tracing::warn!(error = %e, "could not refresh the workflow listeners");
+                }
+            }
+        });
         Ok(Self {
             engine: Engine::new(registry.clone(), services.clone()),
             modules,
+            listeners,
             registry,
             services,
         })

@@ -33,7 +33,7 @@ pub async fn add_user(
             let principal = crate::session::require_principal()?;
             let state = crate::session::app_state()?;
             accounts::add_user(
-                &state.db,
+                &state,
                 &principal,
                 accounts::UserInput {
                     email,
@@ -67,7 +67,7 @@ pub async fn edit_user(
                 disabled: disabled.is_some(),
                 password: password.unwrap_or_default(),
             };
-            accounts::edit_user(&state.db, &principal, user_id, edit).await
+            accounts::edit_user(&state, &principal, user_id, edit).await
         }
         .await,
     )

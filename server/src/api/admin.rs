@@ -178,7 +178,7 @@ async fn add_user(
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| app::backend::services::auth::random_token(32)),
     };
-    let row = accounts::add_user(&state.db, &actor, input).await?;
+    let row = accounts::add_user(&state, &actor, input).await?;
     let created = users::find_user(&state.db, row.id)
         .await
         .map_err(AppError::from)?

@@ -24,6 +24,8 @@ pub const ADMIN_KEY: &str = "AdminKeyForTests0123456789abcdefghijklmn";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
+    /// The running server's state (services that need it, such as accounts with their hooks).
+    pub state: AppState,
     pub database_url: String,
     /// No cookies, no redirects followed: what an API client sees.
     pub api: reqwest::Client,
@@ -84,7 +86,7 @@ impl TestApp {
         let admin = self.principal(ADMIN_EMAIL).await;
         let org_id = admin.org.id;
         app::backend::services::accounts::add_user(
-            &self.db,
+            &self.state,
             &admin,
             app::backend::services::accounts::UserInput {
                 email: email.into(),
@@ -111,7 +113,7 @@ impl TestApp {
 
     /// Serves a second router on the same database: a restarted (or second) server process.
     pub async fn restart(&self) -> SocketAddr {
-        let (addr, _handle) = serve(
+        let (addr, _handle, _) = serve(
             self.db.clone(),
             RouterOptions {
                 cookie_secure: false,
@@ -139,7 +141,7 @@ pub fn leptos_options() -> leptos::config::LeptosOptions {
 async fn serve(
     db: DatabaseConnection,
     options: RouterOptions,
-) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+) -> (SocketAddr, tokio::task::JoinHandle<()>, AppState) {
     let workflows = app::backend::runtime::WorkflowRuntime::start(&db, Default::default())
         .await
         .unwrap();
@@ -149,7 +151,7 @@ async fn serve(
         leptos_options: leptos_options(),
         login_throttle: LoginThrottle::default(),
     };
-    let router = build_router(state, options);
+    let router = build_router(state.clone(), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
@@ -160,7 +162,7 @@ async fn serve(
         .await
         .unwrap();
     });
-    (addr, handle)
+    (addr, handle, state)
 }
 
 pub fn seed() -> AdminSeed {
@@ -251,10 +253,11 @@ pub async fn spawn_on(
         .try_init();
     let db = server::db::connect_and_migrate(&url).await.unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
-    let (addr, server) = serve(db.clone(), options).await;
+    let (addr, server, state) = serve(db.clone(), options).await;
     TestApp {
         addr,
         db,
+        state,
         database_url: url,
         api: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -322,7 +325,7 @@ pub async fn user_key(app: &TestApp, email: &str, role: i32, other_org: Option<&
         None => admin.org.id,
     };
     app::backend::services::accounts::add_user(
-        &app.db,
+        &app.state,
         &admin,
         app::backend::services::accounts::UserInput {
             email: email.into(),
@@ -367,8 +370,8 @@ pub fn red_gate(trigger_id: &str, trigger_name: &str, blocking: bool) -> Value {
 }
 
 /// Saves `graph` as the workflow of `trigger_id` (created on first open, as MISP's editor does)
-/// and switches workflows and that trigger on.
-pub async fn install_workflow(app: &TestApp, trigger_id: &str, graph: Value) {
+/// and switches workflows and that trigger on; answers the workflow id.
+pub async fn install_workflow(app: &TestApp, trigger_id: &str, graph: Value) -> String {
     let opened = ok(get(app, &format!("/workflows/editor/{trigger_id}"), ADMIN_KEY).await).await;
     let id = opened["Workflow"]["id"].as_str().unwrap().to_owned();
     ok(post(
@@ -392,4 +395,5 @@ pub async fn install_workflow(app: &TestApp, trigger_id: &str, graph: Value) {
         .await)
         .await;
     }
+    id
 }

@@ -2,7 +2,7 @@
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set, TransactionTrait};
 
 use crate::backend::store::{orgs, roles, users};
-use crate::backend::{now, password, Principal};
+use crate::backend::{now, password, AppState, Principal};
 use crate::error::AppError;
 use crate::model::{AdminOverview, OrgRow, RoleRow, UserRow};
 
@@ -65,10 +65,11 @@ pub fn check_email(email: &str) -> Result<String, AppError> {
 }
 
 pub async fn add_user(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Principal,
     input: UserInput,
 ) -> Result<UserRow, AppError> {
+    let db = &state.db;
     require_site_admin(actor)?;
     let email = check_email(&input.email)?;
     password::check_password_strength(&input.password)?;
@@ -83,6 +84,15 @@ pub async fn add_user(
             "An account with this e-mail address already exists.".into(),
         ));
     }
+    before_user_save(
+        state,
+        actor,
+        "admin/users/add",
+        serde_json::json!({"email": email, "org_id": input.org_id.to_string(),
+            "role_id": input.role_id.to_string(), "disabled": false, "change_pw": false,
+            "invited_by": actor.user.id.to_string()}),
+    )
+    .await?;
     let password_hash = password::hash_password(input.password).await?;
     let txn = db.begin().await?;
     let user = users::insert_user(
@@ -119,6 +129,7 @@ pub async fn add_user(
     )
     .await?;
     txn.commit().await?;
+    user_saved(state, actor, user.id, "admin/users/add");
     find_row(db, user.id).await
 }
 
@@ -133,11 +144,12 @@ pub struct UserEdit {
 }
 
 pub async fn edit_user(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Principal,
     user_id: i32,
     edit: UserEdit,
 ) -> Result<UserRow, AppError> {
+    let db = &state.db;
     require_site_admin(actor)?;
     let Some(user) = users::find_user(db, user_id).await? else {
         return Err(AppError::NotFound("Invalid user.".into()));
@@ -158,6 +170,12 @@ pub async fn edit_user(
             "This is the last enabled site administrator: it cannot be disabled or demoted.".into(),
         ));
     }
+    let action = format!("admin/users/edit/{user_id}");
+    let mut preview = super::hooks::user_fields(&user);
+    preview["org_id"] = serde_json::json!(edit.org_id.to_string());
+    preview["role_id"] = serde_json::json!(edit.role_id.to_string());
+    preview["disabled"] = serde_json::json!(edit.disabled);
+    before_user_save(state, actor, &action, preview).await?;
     let new_hash = if edit.password.is_empty() {
         None
     } else {
@@ -209,7 +227,54 @@ pub async fn edit_user(
     active.date_modified = Set(now());
     active.update(&txn).await?;
     txn.commit().await?;
+    user_saved(state, actor, user_id, &action);
     find_row(db, user_id).await
+}
+
+/// The blocking `user-before-save` trigger on the user's fields as they are about to be saved
+/// (flat, no password hash).
+async fn before_user_save(
+    state: &AppState,
+    actor: &Principal,
+    action: &str,
+    fields: serde_json::Value,
+) -> Result<(), AppError> {
+    let data = fields.clone();
+    let refused = super::hooks::block(state, "user-before-save", action, actor.user.id, || async {
+        Ok(data)
+    })
+    .await?;
+    match refused {
+        Some(errors) => {
+            let id = fields["id"]
+                .as_str()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            let title = format!(
+                "User ({id}): {}",
+                fields["email"].as_str().unwrap_or_default()
+            );
+            let entry =
+                super::audit::Entry::new("User", id, if id == 0 { "add" } else { "edit" }, title);
+            Err(super::hooks::refuse(state, actor, entry, "Saving the user", errors).await)
+        }
+        None => Ok(()),
+    }
+}
+
+/// `user-after-save` (non-blocking): the saved user's fields, flat.
+fn user_saved(state: &AppState, actor: &Principal, user_id: i32, action: &str) {
+    super::hooks::fire(
+        state,
+        "user-after-save",
+        action.to_owned(),
+        actor.user.id,
+        move |state| async move {
+            Ok(users::find_user(&state.db, user_id)
+                .await?
+                .map(|u| super::hooks::user_fields(&u)))
+        },
+    );
 }
 
 async fn find_row(db: &DatabaseConnection, user_id: i32) -> Result<UserRow, AppError> {

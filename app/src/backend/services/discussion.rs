@@ -330,6 +330,32 @@ pub async fn add_post(
     .await?;
     let out = thread_document(&txn, actor, &t).await?;
     txn.commit().await?;
+    // `post-after-save` (non-blocking, raw data): `{Post, Thread, Event?}`.
+    let (post_id, thread) = (saved.id, t.clone());
+    let action = format!("posts/add/{}", saved.id);
+    super::hooks::fire(
+        state,
+        "post-after-save",
+        action,
+        actor.user.id,
+        move |state| async move {
+            let Some(p) = post::Entity::find_by_id(post_id).one(&state.db).await? else {
+                return Ok(None);
+            };
+            let mut data = json!({
+                "Post": {"id": p.id.to_string(), "date_created": misp_datetime(p.date_created),
+                         "date_modified": misp_datetime(p.date_modified), "user_id": p.user_id.to_string(),
+                         "contents": p.contents, "post_id": p.post_id.to_string(),
+                         "thread_id": p.thread_id.to_string()},
+                "Thread": thread_fields(&thread),
+            });
+            if let Some(ev) = thread_event(&state.db, &thread).await? {
+                data["Event"] =
+                    super::events::event_row_document(&state.db, &ev).await?["Event"].take();
+            }
+            Ok(Some(data))
+        },
+    );
     Ok(out)
 }
 

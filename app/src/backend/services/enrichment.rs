@@ -6,7 +6,7 @@
 //! attribute, with the module's name as `_module`; a `false` outcome cancels the query.
 use serde_json::{json, Map, Value};
 
-use super::events::{attribute_json, can_see, child_visible, event_document};
+use super::events::{attribute_json, can_see, child_visible};
 use super::settings::setting;
 use crate::backend::entities::attribute;
 use crate::backend::store::events as store;
@@ -177,27 +177,27 @@ async fn before_query(
     ev: &crate::backend::entities::event::Model,
     module: &str,
 ) -> Result<(), AppError> {
-    let mut elevated = actor.clone();
-    elevated.role.perm_site_admin = true;
-    let mut doc = event_document(state, &elevated, ev).await?;
-    doc["_module"] = json!(module);
     let action = format!("events/queryEnrichment/{}", ev.id);
-    if let Some(errors) = super::workflows::run_blocking_hook(
+    let refused = super::hooks::block(
         state,
         "enrichment-before-query",
-        doc,
         &action,
         actor.user.id,
+        || async {
+            let mut doc = super::hooks::full_event(state, actor, ev).await?;
+            doc["_module"] = json!(module);
+            Ok(doc)
+        },
     )
-    .await?
-    {
-        return Err(AppError::Rejected {
-            message: format!(
-                "Enrichment stopped by a blocking workflow. Returned message: {}",
-                errors.join(", ")
-            ),
-            errors,
-        });
+    .await?;
+    if let Some(errors) = refused {
+        let entry = super::audit::Entry::new(
+            "Event",
+            ev.id,
+            "enrichment",
+            format!("Enrichment of Event ({}) with {module}", ev.id),
+        );
+        return Err(super::hooks::refuse(state, actor, entry, "Enrichment", errors).await);
     }
     Ok(())
 }

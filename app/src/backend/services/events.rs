@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{self, diff, Entry};
 use super::describe_types::{check_value, describe_types};
+use super::hooks;
 use super::input::{loose_bool, optional_uuid};
 use crate::backend::entities::{attribute, event, object, organisation, tag};
 use crate::backend::store::{events as store, orgs};
@@ -688,6 +689,29 @@ pub async fn add_event(
 
     let ts = now();
     let uuid = uuid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let row = event::Model {
+        id: 0,
+        uuid: uuid.clone(),
+        org_id: actor.org.id,
+        orgc_id: actor.org.id,
+        user_id: actor.user.id,
+        date,
+        info,
+        published: publish,
+        analysis,
+        attribute_count: 0,
+        threat_level_id,
+        distribution,
+        sharing_group_id,
+        proposal_email_lock: false,
+        locked: loose_bool(obj.get("locked")),
+        publish_timestamp: if publish { ts } else { 0 },
+        timestamp: ts,
+        disable_correlation: loose_bool(obj.get("disable_correlation")),
+        extends_uuid: text(obj.get("extends_uuid")).unwrap_or_default(),
+        protected: None,
+    };
+    before_event_save(state, actor, &row, &tags, "events/add").await?;
     let txn = state.db.begin().await?;
     if super::lists::is_blocked(&txn, &uuid).await? {
         return Err(AppError::Forbidden(
@@ -699,41 +723,23 @@ pub async fn add_event(
             "Event already exists (uuid {uuid}); use events/edit to change it."
         )));
     }
-    let ev = store::insert_event(
-        &txn,
-        event::ActiveModel {
-            id: NotSet,
-            uuid: Set(uuid),
-            org_id: Set(actor.org.id),
-            orgc_id: Set(actor.org.id),
-            user_id: Set(actor.user.id),
-            date: Set(date),
-            info: Set(info),
-            published: Set(publish),
-            analysis: Set(analysis),
-            attribute_count: Set(0),
-            threat_level_id: Set(threat_level_id),
-            distribution: Set(distribution),
-            sharing_group_id: Set(sharing_group_id),
-            proposal_email_lock: Set(false),
-            locked: Set(loose_bool(obj.get("locked"))),
-            publish_timestamp: Set(if publish { ts } else { 0 }),
-            timestamp: Set(ts),
-            disable_correlation: Set(loose_bool(obj.get("disable_correlation"))),
-            extends_uuid: Set(text(obj.get("extends_uuid")).unwrap_or_default()),
-            protected: Set(None),
-        },
-    )
-    .await?;
+    let mut active =
+        sea_orm::ActiveModelTrait::reset_all(sea_orm::IntoActiveModel::into_active_model(row));
+    active.id = NotSet;
+    let ev = store::insert_event(&txn, active).await?;
     for t in &tags {
         let tag = resolve_tag(&txn, actor, &t.name).await?;
         store::attach_event_tag(&txn, ev.id, tag.id, t.local).await?;
     }
+    let mut saved_attributes = Vec::with_capacity(attributes.len());
     for a in &attributes {
-        insert_attribute(&txn, actor, ev.id, 0, a, ts).await?;
+        saved_attributes.push(insert_attribute(&txn, actor, ev.id, 0, a, ts).await?.id);
     }
+    let mut saved_objects = Vec::with_capacity(objects.len());
     for o in &objects {
-        insert_object(&txn, actor, ev.id, o, ts).await?;
+        let (object, attribute_ids) = insert_object(&txn, actor, ev.id, o, ts).await?;
+        saved_objects.push(object.id);
+        saved_attributes.extend(attribute_ids);
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     audit::record(
@@ -748,7 +754,124 @@ pub async fn add_event(
     )
     .await?;
     txn.commit().await?;
+    let action = format!("events/add/{}", ev.id);
+    event_saved(state, actor, ev.id, &action);
+    let (event_id, elevated) = (ev.id, hooks::elevated(actor));
+    hooks::fire(
+        state,
+        "event-after-save-new",
+        action.clone(),
+        actor.user.id,
+        move |state| async move {
+            match store::find_event(&state.db, &event_id.to_string()).await? {
+                Some(ev) => Ok(Some(event_document(&state, &elevated, &ev).await?)),
+                None => Ok(None),
+            }
+        },
+    );
+    for id in saved_attributes {
+        attribute_saved(state, actor, id, &action);
+    }
+    for id in saved_objects {
+        object_saved(state, actor, id, &action);
+    }
     view_event(state, actor, &ev.id.to_string()).await
+}
+
+/// The blocking `event-before-save` trigger on the event row about to be saved (with its tags);
+/// a refusal leaves everything as it was.
+async fn before_event_save(
+    state: &AppState,
+    actor: &Principal,
+    row: &event::Model,
+    tags: &[TagRef],
+    action: &str,
+) -> Result<(), AppError> {
+    let refused = hooks::block(
+        state,
+        "event-before-save",
+        action,
+        actor.user.id,
+        || async {
+            let mut fields = event_fields(row);
+            fields.insert("Orgc".into(), org_json(Some(&actor.org), row.orgc_id));
+            fields.insert(
+                "Tag".into(),
+                Value::Array(
+                    tags.iter()
+                        .map(|t| json!({"name": t.name, "local": t.local}))
+                        .collect(),
+                ),
+            );
+            Ok(json!({"Event": fields}))
+        },
+    )
+    .await?;
+    match refused {
+        Some(errors) => {
+            let entry = Entry::new(
+                "Event",
+                row.id,
+                if row.id == 0 { "add" } else { "edit" },
+                event_title(row),
+            );
+            Err(hooks::refuse(state, actor, entry, "Saving the event", errors).await)
+        }
+        None => Ok(()),
+    }
+}
+
+/// `event-after-save` (non-blocking): the event row with `Orgc` and tags.
+fn event_saved(state: &AppState, actor: &Principal, event_id: i32, action: &str) {
+    hooks::fire(
+        state,
+        "event-after-save",
+        action.to_owned(),
+        actor.user.id,
+        move |state| async move {
+            match store::find_event(&state.db, &event_id.to_string()).await? {
+                Some(ev) => Ok(Some(event_row_document(&state.db, &ev).await?)),
+                None => Ok(None),
+            }
+        },
+    );
+}
+
+/// `attribute-after-save` (non-blocking): the attribute inside its event (and object).
+pub(super) fn attribute_saved(
+    state: &AppState,
+    actor: &Principal,
+    attribute_id: i32,
+    action: &str,
+) {
+    hooks::fire(
+        state,
+        "attribute-after-save",
+        action.to_owned(),
+        actor.user.id,
+        move |state| async move {
+            match store::find_attribute(&state.db, &attribute_id.to_string()).await? {
+                Some(a) => attribute_document(&state.db, &a).await,
+                None => Ok(None),
+            }
+        },
+    );
+}
+
+/// `object-after-save` (non-blocking): the object inside its event.
+fn object_saved(state: &AppState, actor: &Principal, object_id: i32, action: &str) {
+    hooks::fire(
+        state,
+        "object-after-save",
+        action.to_owned(),
+        actor.user.id,
+        move |state| async move {
+            match store::find_object(&state.db, &object_id.to_string()).await? {
+                Some(o) => object_in_event_document(&state.db, &o).await,
+                None => Ok(None),
+            }
+        },
+    );
 }
 
 async fn insert_object(
@@ -757,7 +880,7 @@ async fn insert_object(
     event_id: i32,
     o: &ObjectInput,
     ts: i64,
-) -> Result<object::Model, AppError> {
+) -> Result<(object::Model, Vec<i32>), AppError> {
     let uuid = o
         .uuid
         .clone()
@@ -788,10 +911,15 @@ async fn insert_object(
         },
     )
     .await?;
+    let mut attribute_ids = Vec::with_capacity(o.attributes.len());
     for a in &o.attributes {
-        insert_attribute(db, actor, event_id, saved.id, a, ts).await?;
+        attribute_ids.push(
+            insert_attribute(db, actor, event_id, saved.id, a, ts)
+                .await?
+                .id,
+        );
     }
-    Ok(saved)
+    Ok((saved, attribute_ids))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -903,6 +1031,71 @@ fn event_fields(ev: &event::Model) -> Map<String, Value> {
         Value::Object(m) => m,
         _ => Map::new(),
     }
+}
+
+/// `{"Event": {...}}`: the event row with `Orgc` and its tags, no attributes (the data of
+/// `event-after-save` and `event-before-save`, spec §3).
+pub(crate) async fn event_row_document(
+    db: &impl sea_orm::ConnectionTrait,
+    ev: &event::Model,
+) -> Result<Value, AppError> {
+    let mut out = event_fields(ev);
+    let orgc = orgs::find_org(db, ev.orgc_id).await?;
+    out.insert("Orgc".into(), org_json(orgc.as_ref(), ev.orgc_id));
+    let tags = store::event_tags(db, ev.id).await?;
+    out.insert(
+        "Tag".into(),
+        Value::Array(tags.iter().map(|(t, l)| tag_json(t, *l)).collect()),
+    );
+    Ok(json!({"Event": out}))
+}
+
+/// An attribute inside its event row (inside its object when it has one), with its tags and
+/// sightings: the data of `attribute-after-save` and friends (spec §3).
+pub(crate) async fn attribute_document(
+    db: &impl sea_orm::ConnectionTrait,
+    a: &attribute::Model,
+) -> Result<Option<Value>, AppError> {
+    let Some(ev) = store::find_event(db, &a.event_id.to_string()).await? else {
+        return Ok(None);
+    };
+    let mut doc = event_row_document(db, &ev).await?;
+    let tags = store::tags_of_attribute(db, a.id).await?;
+    let mut rendered = attribute_json(a, &tags);
+    let sightings = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        crate::backend::entities::sighting::Entity::find()
+            .filter(crate::backend::entities::sighting::Column::AttributeId.eq(a.id))
+            .all(db)
+            .await?
+    };
+    if !sightings.is_empty() {
+        rendered["Sighting"] = Value::Array(
+            sightings
+                .iter()
+                .map(|s| super::reports::sighting_json(s, None))
+                .collect(),
+        );
+    }
+    if a.object_id == 0 {
+        doc["Event"]["Attribute"] = json!([rendered]);
+    } else if let Some(o) = store::find_object(db, &a.object_id.to_string()).await? {
+        doc["Event"]["Object"] = json!([object_json(&o, vec![rendered])]);
+    }
+    Ok(Some(doc))
+}
+
+/// An object with its attributes inside its event row (`object-after-save`).
+pub(super) async fn object_in_event_document(
+    db: &impl sea_orm::ConnectionTrait,
+    o: &object::Model,
+) -> Result<Option<Value>, AppError> {
+    let Some(ev) = store::find_event(db, &o.event_id.to_string()).await? else {
+        return Ok(None);
+    };
+    let mut doc = event_row_document(db, &ev).await?;
+    doc["Event"]["Object"] = json!([object_document(db, o).await?["Object"].take()]);
+    Ok(Some(doc))
 }
 
 /// `{"Event": {...}}` with everything `actor` may see, as MISP's `events/view` answers.
@@ -1153,30 +1346,34 @@ pub async fn edit_event(
     super::sharing_groups::check_usable(&state.db, actor, groups).await?;
 
     let ts = now();
-    let txn = state.db.begin().await?;
-    let mut active: event::ActiveModel = ev.clone().into();
+    let mut next = ev.clone();
     if let Some(info) = info {
-        active.info = Set(info);
+        next.info = info;
     }
     if let Some(d) = date {
-        active.date = Set(d);
+        next.date = d;
     }
     if let Some(t) = threat {
-        active.threat_level_id = Set(t);
+        next.threat_level_id = t;
     }
     if let Some(a) = analysis {
-        active.analysis = Set(a);
+        next.analysis = a;
     }
     if let Some(d) = distribution {
-        active.distribution = Set(d);
+        next.distribution = d;
     }
-    active.sharing_group_id = Set(sharing_group_id);
+    next.sharing_group_id = sharing_group_id;
     if obj.contains_key("locked") {
-        active.locked = Set(loose_bool(obj.get("locked")));
+        next.locked = loose_bool(obj.get("locked"));
     }
     // An edited event is no longer the published one (MISP unpublishes on edit).
-    active.published = Set(false);
-    active.timestamp = Set(ts);
+    next.published = false;
+    next.timestamp = ts;
+    let action = format!("events/edit/{}", ev.id);
+    before_event_save(state, actor, &next, &tags, &action).await?;
+    let txn = state.db.begin().await?;
+    let active =
+        sea_orm::ActiveModelTrait::reset_all(sea_orm::IntoActiveModel::into_active_model(next));
     let updated = store::update_event(&txn, active).await?;
     audit::record(
         &txn,
@@ -1188,14 +1385,15 @@ pub async fn edit_event(
         let tag = resolve_tag(&txn, actor, &t.name).await?;
         store::attach_event_tag(&txn, ev.id, tag.id, t.local).await?;
     }
+    let mut saved_attributes = Vec::new();
     for a in &attributes {
         let existing = match &a.uuid {
             Some(u) => store::find_attribute(&txn, u).await?,
             None => None,
         };
-        match existing {
+        let saved = match existing {
             Some(old) if old.event_id == ev.id => {
-                update_attribute_row(&txn, actor, old, a, ts).await?;
+                update_attribute_row(&txn, actor, old, a, ts).await?
             }
             Some(_) => {
                 return Err(AppError::Invalid(format!(
@@ -1203,22 +1401,31 @@ pub async fn edit_event(
                     a.uuid.clone().unwrap_or_default()
                 )))
             }
-            None => {
-                insert_attribute(&txn, actor, ev.id, 0, a, ts).await?;
-            }
-        }
+            None => insert_attribute(&txn, actor, ev.id, 0, a, ts).await?,
+        };
+        saved_attributes.push(saved.id);
     }
+    let mut saved_objects = Vec::new();
     for o in &objects {
         let exists = match &o.uuid {
             Some(u) => store::find_object_by_uuid(&txn, u).await?.is_some(),
             None => false,
         };
         if !exists {
-            insert_object(&txn, actor, ev.id, o, ts).await?;
+            let (object, attribute_ids) = insert_object(&txn, actor, ev.id, o, ts).await?;
+            saved_objects.push(object.id);
+            saved_attributes.extend(attribute_ids);
         }
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     txn.commit().await?;
+    event_saved(state, actor, ev.id, &action);
+    for id in saved_attributes {
+        attribute_saved(state, actor, id, &action);
+    }
+    for id in saved_objects {
+        object_saved(state, actor, id, &action);
+    }
     view_event(state, actor, &ev.id.to_string()).await
 }
 
@@ -1330,6 +1537,15 @@ pub async fn delete_event(
     id_or_uuid: &str,
 ) -> Result<i32, AppError> {
     let ev = editable_event(state, actor, id_or_uuid).await?;
+    let action = format!("events/delete/{}", ev.id);
+    let refused = hooks::block(state, "event-before-delete", &action, actor.user.id, || {
+        hooks::full_event(state, actor, &ev)
+    })
+    .await?;
+    if let Some(errors) = refused {
+        let entry = Entry::new("Event", ev.id, "delete", event_title(&ev));
+        return Err(hooks::refuse(state, actor, entry, "Deleting the event", errors).await);
+    }
     let txn = state.db.begin().await?;
     store::delete_event(&txn, ev.id).await?;
     audit::record(
@@ -1357,31 +1573,16 @@ pub async fn set_published(
     }
     if publish {
         // The `event-publish` trigger (blocking): its workflow sees the full event as a site
-        // admin would, and a `false` outcome leaves the event exactly as it was.
-        let mut elevated = actor.clone();
-        elevated.role.perm_site_admin = true;
-        let doc = event_document(state, &elevated, &ev).await?;
+        // admin would, and a `false` outcome leaves the event exactly as it was. Nothing is
+        // built when no workflow listens.
         let action = format!("events/publish/{}", ev.id);
-        if let Some(errors) =
-            super::workflows::run_blocking_hook(state, "event-publish", doc, &action, actor.user.id)
-                .await?
-        {
-            audit::record(
-                &state.db,
-                Some(actor),
-                Entry::new("Event", ev.id, "publish", event_title(&ev)).change(format!(
-                    "stopped by a blocking workflow: {}",
-                    errors.join(", ")
-                )),
-            )
-            .await?;
-            return Err(AppError::Rejected {
-                message: format!(
-                    "Publishing stopped by a blocking workflow. Returned message: {}",
-                    errors.join(", ")
-                ),
-                errors,
-            });
+        let refused = hooks::block(state, "event-publish", &action, actor.user.id, || {
+            hooks::full_event(state, actor, &ev)
+        })
+        .await?;
+        if let Some(errors) = refused {
+            let entry = Entry::new("Event", ev.id, "publish", event_title(&ev));
+            return Err(hooks::refuse(state, actor, entry, "Publishing", errors).await);
         }
     }
     let mut active: event::ActiveModel = ev.clone().into();
@@ -1404,6 +1605,12 @@ pub async fn set_published(
     )
     .await?;
     txn.commit().await?;
+    let action = format!(
+        "events/{}/{}",
+        if publish { "publish" } else { "unpublish" },
+        ev.id
+    );
+    event_saved(state, actor, ev.id, &action);
     Ok(updated)
 }
 
@@ -1478,6 +1685,10 @@ pub async fn add_attributes(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     txn.commit().await?;
+    let action = format!("attributes/add/{}", ev.id);
+    for a in &saved {
+        attribute_saved(state, actor, a.id, &action);
+    }
     let tags = store::attribute_tags(&state.db, ev.id).await?;
     let rendered: Vec<Value> = saved
         .iter()
@@ -1575,6 +1786,12 @@ pub async fn edit_attribute(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     txn.commit().await?;
+    attribute_saved(
+        state,
+        actor,
+        saved.id,
+        &format!("attributes/edit/{}", saved.id),
+    );
     let tags = store::attribute_tags(&state.db, ev.id).await?;
     Ok(
         json!({"Attribute": attribute_json(&saved, tags.get(&saved.id).map_or(&[][..], Vec::as_slice))}),
@@ -1601,6 +1818,7 @@ pub async fn delete_attribute(
         }),
     )
     .await?;
+    let attribute_id = a.id;
     if hard {
         store::delete_attribute(&txn, a.id).await?;
     } else {
@@ -1612,6 +1830,15 @@ pub async fn delete_attribute(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     txn.commit().await?;
+    // A soft delete saves the attribute (MISP fires on it); a hard delete leaves nothing.
+    if !hard {
+        attribute_saved(
+            state,
+            actor,
+            attribute_id,
+            &format!("attributes/delete/{attribute_id}"),
+        );
+    }
     Ok(())
 }
 
@@ -1658,7 +1885,7 @@ pub async fn add_object(
     super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let ts = now();
     let txn = state.db.begin().await?;
-    let saved = insert_object(&txn, actor, ev.id, &input, ts).await?;
+    let (saved, attribute_ids) = insert_object(&txn, actor, ev.id, &input, ts).await?;
     audit::record(
         &txn,
         Some(actor),
@@ -1670,6 +1897,11 @@ pub async fn add_object(
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
     txn.commit().await?;
+    let action = format!("objects/add/{}", ev.id);
+    object_saved(state, actor, saved.id, &action);
+    for id in attribute_ids {
+        attribute_saved(state, actor, id, &action);
+    }
     Ok(out)
 }
 
@@ -1783,6 +2015,12 @@ pub async fn edit_object(
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
     txn.commit().await?;
+    object_saved(
+        state,
+        actor,
+        saved.id,
+        &format!("objects/save/{}", saved.id),
+    );
     Ok(out)
 }
 
@@ -1815,6 +2053,9 @@ pub async fn delete_object(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     txn.commit().await?;
+    if !hard {
+        object_saved(state, actor, o.id, &format!("objects/delete/{}", o.id));
+    }
     Ok(())
 }
 
@@ -2049,6 +2290,42 @@ pub async fn attach_tag(
         .await?;
     }
     txn.commit().await?;
+    if changed {
+        // `tag-attached-after-save`: the event (or the attribute in its event), with the raw
+        // tag link the trigger's scope / locality / tag parameters are checked against.
+        let (event_id, attribute_id) = match &target {
+            Tagged::Event(ev) => (ev.id, None),
+            Tagged::Attribute(a, ev) => (ev.id, Some(a.id)),
+        };
+        let mut link = json!({"id": tag.id.to_string(), "name": tag.name, "colour": tag.colour,
+            "event_id": event_id.to_string(), "local": local});
+        if let Some(a) = attribute_id {
+            link["attribute_id"] = json!(a.to_string());
+        }
+        let action = format!("tags/attachTagToObject/{uuid}");
+        hooks::fire(
+            state,
+            "tag-attached-after-save",
+            action,
+            actor.user.id,
+            move |state| async move {
+                let doc = match attribute_id {
+                    Some(a) => match store::find_attribute(&state.db, &a.to_string()).await? {
+                        Some(a) => attribute_document(&state.db, &a).await?,
+                        None => None,
+                    },
+                    None => match store::find_event(&state.db, &event_id.to_string()).await? {
+                        Some(ev) => Some(event_row_document(&state.db, &ev).await?),
+                        None => None,
+                    },
+                };
+                Ok(doc.map(|mut d| {
+                    d["Tag"] = link;
+                    d
+                }))
+            },
+        );
+    }
     let what = target.describe();
     let kind = if local { "Local" } else { "Global" };
     Ok(if changed {

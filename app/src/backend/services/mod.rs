@@ -9,6 +9,7 @@ pub mod describe_types;
 pub mod discussion;
 pub mod enrichment;
 pub mod events;
+pub mod hooks;
 pub mod input;
 pub mod lists;
 pub mod proposals;

@@ -130,27 +130,27 @@ fn new_row(
     uuid: String,
     a: &super::events::AttributeInput,
     to_delete: bool,
-) -> shadow_attribute::ActiveModel {
-    shadow_attribute::ActiveModel {
-        id: NotSet,
-        old_id: Set(old_id),
-        event_id: Set(ev.id),
-        event_uuid: Set(ev.uuid.clone()),
-        event_org_id: Set(ev.orgc_id),
-        r#type: Set(a.kind.clone()),
-        category: Set(a.category.clone()),
-        value: Set(a.value.clone()),
-        to_ids: Set(a.to_ids),
-        uuid: Set(uuid),
-        org_id: Set(actor.org.id),
-        email: Set(actor.user.email.clone()),
-        comment: Set(a.comment.clone()),
-        deleted: Set(false),
-        proposal_to_delete: Set(to_delete),
-        disable_correlation: Set(a.disable_correlation),
-        timestamp: Set(now()),
-        first_seen: Set(a.first_seen.clone()),
-        last_seen: Set(a.last_seen.clone()),
+) -> shadow_attribute::Model {
+    shadow_attribute::Model {
+        id: 0,
+        old_id,
+        event_id: ev.id,
+        event_uuid: ev.uuid.clone(),
+        event_org_id: ev.orgc_id,
+        r#type: a.kind.clone(),
+        category: a.category.clone(),
+        value: a.value.clone(),
+        to_ids: a.to_ids,
+        uuid,
+        org_id: actor.org.id,
+        email: actor.user.email.clone(),
+        comment: a.comment.clone(),
+        deleted: false,
+        proposal_to_delete: to_delete,
+        disable_correlation: a.disable_correlation,
+        timestamp: now(),
+        first_seen: a.first_seen.clone(),
+        last_seen: a.last_seen.clone(),
     }
 }
 
@@ -158,10 +158,26 @@ fn new_row(
 async fn store_proposal(
     state: &AppState,
     actor: &Principal,
-    row: shadow_attribute::ActiveModel,
+    row: shadow_attribute::Model,
 ) -> Result<shadow_attribute::Model, AppError> {
+    let action = format!("shadowAttributes/add/{}", row.event_id);
+    let refused = super::hooks::block(
+        state,
+        "shadow-attribute-before-save",
+        &action,
+        actor.user.id,
+        || proposal_document(&state.db, &row),
+    )
+    .await?;
+    if let Some(errors) = refused {
+        let entry = Entry::new("ShadowAttribute", 0, "add", proposal_title(&row));
+        return Err(super::hooks::refuse(state, actor, entry, "Saving the proposal", errors).await);
+    }
+    let mut active =
+        sea_orm::ActiveModelTrait::reset_all(sea_orm::IntoActiveModel::into_active_model(row));
+    active.id = NotSet;
     let txn = state.db.begin().await?;
-    let saved = row.insert(&txn).await?;
+    let saved = active.insert(&txn).await?;
     audit::record(
         &txn,
         Some(actor),
@@ -169,7 +185,54 @@ async fn store_proposal(
     )
     .await?;
     txn.commit().await?;
+    let proposal_id = saved.id;
+    super::hooks::fire(
+        state,
+        "shadow-attribute-after-save",
+        action,
+        actor.user.id,
+        move |state| async move {
+            match shadow_attribute::Entity::find_by_id(proposal_id)
+                .one(&state.db)
+                .await?
+            {
+                Some(p) => Ok(Some(proposal_document(&state.db, &p).await?)),
+                None => Ok(None),
+            }
+        },
+    );
     Ok(saved)
+}
+
+/// The data of the proposal triggers (spec §3): a change or deletion sits in its target
+/// attribute (`ShadowAttribute` = [p]) inside the event; a new attribute in
+/// `Event.ShadowAttribute`.
+async fn proposal_document(
+    db: &impl ConnectionTrait,
+    p: &shadow_attribute::Model,
+) -> Result<Value, AppError> {
+    let proposal = json!([proposal_json(p)]);
+    if p.old_id != 0 {
+        if let Some(a) = store::find_attribute(db, &p.old_id.to_string()).await? {
+            if let Some(mut doc) = super::events::attribute_document(db, &a).await? {
+                let target = if a.object_id == 0 {
+                    doc.pointer_mut("/Event/Attribute/0")
+                } else {
+                    doc.pointer_mut("/Event/Object/0/Attribute/0")
+                };
+                if let Some(t) = target {
+                    t["ShadowAttribute"] = proposal;
+                }
+                return Ok(doc);
+            }
+        }
+    }
+    let Some(ev) = store::find_event(db, &p.event_id.to_string()).await? else {
+        return Ok(json!({"ShadowAttribute": proposal}));
+    };
+    let mut doc = super::events::event_row_document(db, &ev).await?;
+    doc["Event"]["ShadowAttribute"] = proposal;
+    Ok(doc)
 }
 
 fn proposal_title(p: &shadow_attribute::Model) -> String {

@@ -165,6 +165,28 @@ pub async fn add_sighting(
         .await?;
     }
     txn.commit().await?;
+    // `sighting-after-save`: the sighted attribute in its event.
+    for s in &saved {
+        let attribute_id = s.attribute_id;
+        let action = format!("sightings/add/{attribute_id}");
+        super::hooks::fire(
+            state,
+            "sighting-after-save",
+            action,
+            actor.user.id,
+            move |state| async move {
+                match crate::backend::store::events::find_attribute(
+                    &state.db,
+                    &attribute_id.to_string(),
+                )
+                .await?
+                {
+                    Some(a) => super::events::attribute_document(&state.db, &a).await,
+                    None => Ok(None),
+                }
+            },
+        );
+    }
     Ok(saved
         .iter()
         .map(|s| sighting_json(s, Some(&actor.org)))
@@ -324,6 +346,7 @@ pub async fn add_report(
     )
     .await?;
     txn.commit().await?;
+    report_saved(state, actor, saved.id, "eventReports/save");
     Ok(json!({"EventReport": report_json(&saved)}))
 }
 
@@ -407,6 +430,7 @@ pub async fn edit_report(
     )
     .await?;
     txn.commit().await?;
+    report_saved(state, actor, saved.id, "eventReports/save");
     Ok(json!({"EventReport": report_json(&saved)}))
 }
 
@@ -420,6 +444,7 @@ pub async fn delete_report(
     let (report, ev) = visible_report(state, actor, id_or_uuid).await?;
     editable_event(state, actor, &ev.id.to_string()).await?;
     let ts = now();
+    let report_id = report.id;
     let txn = state.db.begin().await?;
     audit::record(
         &txn,
@@ -443,7 +468,38 @@ pub async fn delete_report(
     }
     crate::backend::store::events::touch_event(&txn, ev.id, ts).await?;
     txn.commit().await?;
+    if !hard {
+        report_saved(state, actor, report_id, "eventReports/delete");
+    }
     Ok(())
+}
+
+/// `event-report-after-save` (non-blocking): the event row with `EventReport` = [the report].
+fn report_saved(state: &AppState, actor: &Principal, report_id: i32, action: &str) {
+    let action = format!("{action}/{report_id}");
+    super::hooks::fire(
+        state,
+        "event-report-after-save",
+        action,
+        actor.user.id,
+        move |state| async move {
+            let Some(r) = event_report::Entity::find_by_id(report_id)
+                .one(&state.db)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let Some(ev) =
+                crate::backend::store::events::find_event(&state.db, &r.event_id.to_string())
+                    .await?
+            else {
+                return Ok(None);
+            };
+            let mut doc = super::events::event_row_document(&state.db, &ev).await?;
+            doc["Event"]["EventReport"] = json!([report_json(&r)]);
+            Ok(Some(doc))
+        },
+    );
 }
 
 /// Whether `hard` in a path means a hard delete.

@@ -319,5 +319,8 @@ pub async fn edit_setting(
     )
     .await?;
     txn.commit().await?;
+    if def.name.starts_with("Plugin.Workflow_") {
+        super::hooks::refresh_listeners(state).await;
+    }
     Ok(value)
 }

@@ -333,6 +333,7 @@ pub async fn add_workflow(
     )
     .await?;
     txn.commit().await?;
+    super::hooks::refresh_listeners(state).await;
     Ok(workflow_json(
         &model,
         state,
@@ -402,7 +403,10 @@ pub async fn open_editor(state: &AppState, actor: &Principal, id: &str) -> Resul
                 )
                 .await;
                 match created {
-                    Ok(m) => m,
+                    Ok(m) => {
+                        super::hooks::refresh_listeners(state).await;
+                        m
+                    }
                     // Two first opens at once: the other one created it.
                     Err(e)
                         if matches!(
@@ -545,6 +549,7 @@ pub async fn delete_workflow(
     )
     .await?;
     txn.commit().await?;
+    super::hooks::refresh_listeners(state).await;
     Ok(model.id)
 }
 
@@ -705,6 +710,7 @@ pub async fn toggle_module(
     audit::record(&txn, Some(actor), toggle_entry(module_id, enabled)).await?;
     txn.commit().await?;
     remember_toggle(state, module_id, target, enabled);
+    super::hooks::refresh_listeners(state).await;
     Ok(())
 }
 
@@ -940,12 +946,23 @@ pub async fn run_blocking_hook(
     action: &str,
     user_id: i32,
 ) -> Result<Option<Vec<String>>, AppError> {
-    let on = |v: Option<Value>| v.and_then(|v| v.as_bool()).unwrap_or(false);
-    if !on(settings::find_setting(&state.db, "Plugin.Workflow_enable").await?)
-        || !on(settings::find_setting(&state.db, &trigger_setting(trigger_id)).await?)
-    {
+    if !state.workflows.listeners.listens(trigger_id) {
         return Ok(None);
     }
+    Ok(run_hook(state, trigger_id, data, action, user_id)
+        .await?
+        .and_then(|report| (!report.success).then(|| report.errors.clone())))
+}
+
+/// Runs the workflow saved for hook trigger `trigger_id` on `data` and keeps the run in the run
+/// log with `action`; `None` when no workflow is saved for it.
+pub async fn run_hook(
+    state: &AppState,
+    trigger_id: &str,
+    data: Value,
+    action: &str,
+    user_id: i32,
+) -> Result<Option<RunReport>, AppError> {
     let Some(model) = workflows::find_workflow_by_trigger(&state.db, trigger_id).await? else {
         return Ok(None);
     };
@@ -969,7 +986,7 @@ pub async fn run_blocking_hook(
         AppError::Internal
     })?;
     let (report, _) = execute_and_record(state, &model, &prepared, data, user_id, action).await?;
-    Ok((!report.success).then(|| report.errors.clone()))
+    Ok(Some(report))
 }
 
 /// The events an ad-hoc run collects: each as `events/view` shows it to a site admin (MISP
@@ -1248,6 +1265,7 @@ pub async fn mass_toggle(
     for (id, target) in module_ids.iter().zip(targets) {
         remember_toggle(state, id, target, enabled);
     }
+    super::hooks::refresh_listeners(state).await;
     Ok(module_ids.len())
 }
 

@@ -307,6 +307,28 @@ pub async fn event_tags(
 }
 
 /// Every attribute tag of an event: attribute id → its tags with their `local` flag.
+/// The tags of one attribute, with their `local` flag.
+pub async fn tags_of_attribute(
+    db: &impl ConnectionTrait,
+    attribute_id: i32,
+) -> Result<Vec<(tag::Model, bool)>, DbErr> {
+    let links = attribute_tag::Entity::find()
+        .filter(attribute_tag::Column::AttributeId.eq(attribute_id))
+        .order_by_asc(attribute_tag::Column::Id)
+        .all(db)
+        .await?;
+    Ok(with_tags(
+        db,
+        links
+            .into_iter()
+            .map(|l| (l.tag_id, l.local, l.attribute_id)),
+    )
+    .await?
+    .into_iter()
+    .map(|(t, local, _)| (t, local))
+    .collect())
+}
+
 pub async fn attribute_tags(
     db: &impl ConnectionTrait,
     event_id: i32,
