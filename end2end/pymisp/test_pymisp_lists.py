@@ -1,7 +1,20 @@
-"""PyMISP, unchanged, on the event blocklist, warninglists, proposals and the audit log."""
+"""PyMISP, unchanged, on the event blocklist, warninglists, proposals, the audit log, sharing
+groups, and an official blueprint gating publication."""
+import json
+import os
 import uuid
 
-from pymisp import MISPAttribute, MISPEvent, MISPEventBlocklist, MISPLog, MISPShadowAttribute
+from pymisp import (
+    MISPAttribute,
+    MISPEvent,
+    MISPEventBlocklist,
+    MISPLog,
+    MISPOrganisation,
+    MISPShadowAttribute,
+    MISPSharingGroup,
+)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def test_event_blocklist(misp):
@@ -101,3 +114,72 @@ def test_search_logs(misp):
     assert "errors" not in misp.delete_event(event)
     deleted = misp.search_logs(model="Event", action="delete", title=f"%{event.info}%", pythonify=True)
     assert len(deleted) == 1
+
+
+def test_sharing_groups(misp):
+    org = MISPOrganisation()
+    org.name = f"Partner {uuid.uuid4().hex[:8]}"
+    org = misp.add_organisation(org, pythonify=True)
+    sg = MISPSharingGroup()
+    sg.name = f"Circle {uuid.uuid4().hex[:8]}"
+    sg.releasability = "Partners only"
+    sg = misp.add_sharing_group(sg, pythonify=True)
+    assert sg.name.startswith("Circle ") and sg.releasability == "Partners only"
+    assert misp.sharing_group_exists(sg)
+    assert any(s.name == sg.name for s in misp.sharing_groups(pythonify=True))
+
+    assert "errors" not in misp.add_org_to_sharing_group(sg, org, extend=True)
+    fetched = misp.get_sharing_group(sg, pythonify=True)
+    assert org.name in [o.Organisation.name for o in fetched.SharingGroupOrg]
+
+    event = MISPEvent()
+    event.info = "Shared with the circle"
+    event.distribution = 4
+    event.sharing_group_id = sg.id
+    event = misp.add_event(event, pythonify=True)
+    assert int(event.sharing_group_id) == int(sg.id)
+    assert event.SharingGroup["name"] == sg.name
+
+    # A group in use is kept; once nothing shares with it, it goes.
+    assert "errors" in misp.delete_sharing_group(sg)
+    assert "errors" not in misp.delete_event(event)
+    assert "errors" not in misp.remove_org_from_sharing_group(sg, org)
+    assert "errors" not in misp.delete_sharing_group(sg)
+    assert not misp.sharing_group_exists(sg)
+    assert "errors" not in misp.delete_organisation(org)
+
+
+def test_official_blueprint_gates_publishing(misp):
+    """blueprint_pap_red-and-tlp_red-blocking on event-publish: tlp:red is refused, tlp:green not."""
+    path = os.path.join(ROOT, "app", "blueprints", "blueprint_pap_red-and-tlp_red-blocking_1661328258.json")
+    with open(path) as f:
+        nodes = json.load(f)["WorkflowBlueprint"]["data"]
+    opened = misp.direct_call("workflows/editor/event-publish")
+    graph = opened["Workflow"]["data"]
+    for node in nodes:
+        graph[str(node["id"])] = node
+    first = min(nodes, key=lambda n: n["pos_x"])
+    graph["1"]["outputs"]["output_1"]["connections"] = [{"node": str(first["id"]), "output": "input_1"}]
+    graph[str(first["id"])]["inputs"] = {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}}
+    saved = misp.direct_call(f"workflows/edit/{opened['Workflow']['id']}", {"Workflow": {"data": graph}})
+    assert "errors" not in saved, saved
+    for setting in ("Plugin.Workflow_enable", "Plugin.Workflow_triggers_event-publish"):
+        assert "errors" not in misp.set_server_setting(setting, True, force=True)
+    try:
+        red, green = MISPEvent(), MISPEvent()
+        red.info, green.info = "Red", "Green"
+        red.add_tag("tlp:red")
+        green.add_tag("tlp:green")
+        red.add_attribute("ip-dst", "192.0.2.80")
+        green.add_attribute("ip-dst", "192.0.2.81")
+        red, green = misp.add_event(red, pythonify=True), misp.add_event(green, pythonify=True)
+        refused = misp.publish(red)
+        assert refused["errors"][0] == 400, refused
+        assert refused["errors"][1]["message"].startswith("Publishing stopped by a blocking workflow."), refused
+        assert misp.get_event(red, pythonify=True).published is False
+        assert "errors" not in misp.publish(green)
+        assert misp.get_event(green, pythonify=True).published is True
+    finally:
+        misp.set_server_setting("Plugin.Workflow_triggers_event-publish", False, force=True)
+    for e in (red, green):
+        misp.delete_event(e)

@@ -23,7 +23,35 @@ fn named_param(segment: &str) -> Option<(String, String)> {
 /// Takes MISP's `.json` suffix and CakePHP's trailing `key:value` segments off the path before
 /// routing, and remembers both as request extensions ([`JsonRequested`], [`NamedParams`]).
 pub fn strip_json_suffix(request: Request) -> Request {
-    strip_suffix(strip_named_params(request))
+    controller_alias(strip_suffix(strip_named_params(request)))
+}
+
+/// CakePHP answers a controller under its camelCase and its underscored name alike, and PyMISP
+/// uses both for sharing groups (`sharingGroups/add`, `sharing_groups/view/<id>`): the camelCase
+/// form is routed as the underscored one.
+const CONTROLLER_ALIASES: [(&str, &str); 1] = [("/sharingGroups/", "/sharing_groups/")];
+
+fn controller_alias(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let Some((from, to)) = CONTROLLER_ALIASES
+        .iter()
+        .find(|(from, _)| path.starts_with(from))
+    else {
+        return request;
+    };
+    let rewritten = format!("{to}{}", &path[from.len()..]);
+    let new_pq = match request.uri().query() {
+        Some(q) => format!("{rewritten}?{q}"),
+        None => rewritten,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = new_pq.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 fn strip_named_params(mut request: Request) -> Request {
@@ -94,6 +122,25 @@ pub fn wants_json(request: &Request) -> bool {
 mod tests {
     use super::*;
     use axum::body::Body;
+
+    #[test]
+    fn camel_case_controllers_route_as_underscored_ones() {
+        let req = http::Request::builder()
+            .uri("/sharingGroups/view/5.json?x=1")
+            .body(Body::empty())
+            .unwrap();
+        let req = strip_json_suffix(req);
+        assert_eq!(req.uri().path(), "/sharing_groups/view/5");
+        assert_eq!(req.uri().query(), Some("x=1"));
+        let req = http::Request::builder()
+            .uri("/events/sharingGroups/1")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            strip_json_suffix(req).uri().path(),
+            "/events/sharingGroups/1"
+        );
+    }
 
     #[test]
     fn json_suffix_is_stripped_and_remembered() {

@@ -1,4 +1,6 @@
-//! `sharing_groups/*` with MISP's shapes (PyMISP's `sharing_groups`, `add_sharing_group`, …).
+//! `sharing_groups/*` with MISP's shapes (PyMISP's `sharing_groups`, `add_sharing_group`, …); the
+//! camelCase spelling `sharingGroups/*` PyMISP also uses reaches the same routes (see
+//! `negotiate`).
 use app::backend::services::input::loose_bool;
 use app::backend::services::sharing_groups as service;
 use app::backend::AppState;
@@ -22,6 +24,52 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_group))
         .routes(routes!(add_group_org))
         .routes(routes!(remove_group_org))
+        .routes(routes!(add_group_org_by_body))
+        .routes(routes!(remove_group_org_by_body))
+}
+
+/// `sg_id` and `org_id` from PyMISP's body (`{"sg_id", "org_id", "extend"}`).
+fn member_refs(body: &Value) -> Result<(String, String), ApiError> {
+    let text = |k: &str| match body.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    match (text("sg_id"), text("org_id")) {
+        (Some(sg), Some(org)) => Ok((sg, org)),
+        _ => Err(app::error::AppError::Invalid("`sg_id` and `org_id` are required.".into()).into()),
+    }
+}
+
+#[utoipa::path(post, path = "/sharing_groups/addOrg", tag = SHARING,
+    summary = "Add an organisation to a sharing group, PyMISP's form: `{\"sg_id\", \"org_id\", \"extend\"}`",
+    request_body = Object,
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn add_group_org_by_body(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    uri: OriginalUri,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let (sg, org) = member_refs(&body.0)?;
+    let extend = loose_bool(body.0.get("extend"));
+    let message = service::change_member(&state, &actor, &sg, &org, Some(extend)).await?;
+    Ok(saved(&message, &uri))
+}
+
+#[utoipa::path(post, path = "/sharing_groups/removeOrg", tag = SHARING,
+    summary = "Remove an organisation from a sharing group, PyMISP's form: `{\"sg_id\", \"org_id\"}`",
+    request_body = Object,
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn remove_group_org_by_body(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    uri: OriginalUri,
+    body: MispJson,
+) -> Result<Json<Value>, ApiError> {
+    let (sg, org) = member_refs(&body.0)?;
+    let message = service::change_member(&state, &actor, &sg, &org, None).await?;
+    Ok(saved(&message, &uri))
 }
 
 #[utoipa::path(get, path = "/sharing_groups/index", tag = SHARING,

@@ -550,9 +550,11 @@ pub async fn change_member(
             "You do not have permission to change this sharing group's organisations.".into(),
         ));
     }
+    // An id, a uuid, or the organisation's name (PyMISP accepts all three).
     let reference = match org_ref.parse::<i32>() {
         Ok(id) => json!({"id": id}),
-        Err(_) => json!({"uuid": org_ref}),
+        Err(_) if uuid::Uuid::parse_str(org_ref).is_ok() => json!({"uuid": org_ref}),
+        Err(_) => json!({"name": org_ref}),
     };
     let Some(org) = find_org(&state.db, &reference).await? else {
         return Err(AppError::NotFound("Invalid organisation.".into()));
