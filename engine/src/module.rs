@@ -443,6 +443,16 @@ impl<'a> ModuleContext<'a> {
         Ok(data.view(self.paths)?)
     }
 
+    /// The node's filtering conditions applied to `data` (spec §8.2): `Some(items)` when the
+    /// node has filters, `None` when it has none (the module then picks its default items).
+    pub fn filtered<'d>(&self, data: &'d Value) -> Result<Option<Vec<&'d Value>>, ModuleError> {
+        let filters = crate::filters::NodeFilters::of(self.node);
+        if !filters.enabled() {
+            return Ok(None);
+        }
+        Ok(Some(filters.matching(data, self.paths)?))
+    }
+
     /// Renders a Jinja template against `data`.
     pub fn render(&self, template: &str, data: &Value) -> Result<String, ModuleError> {
         Ok(self.jinja.render(template, data)?)

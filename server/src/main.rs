@@ -78,8 +78,17 @@ async fn serve() -> anyhow::Result<()> {
     let leptos = get_configuration(None).context("reading the Leptos configuration")?;
     let mut leptos_options = leptos.leptos_options;
     leptos_options.site_addr = config.addr;
+    let max_chain_depth = match std::env::var("FLOWGATE_WORKFLOW_MAX_DEPTH") {
+        Ok(v) if !v.trim().is_empty() => Some(
+            v.trim()
+                .parse::<u8>()
+                .context("FLOWGATE_WORKFLOW_MAX_DEPTH must be a number from 0 to 255")?,
+        ),
+        _ => None,
+    };
     let runtime_options = app::backend::runtime::RuntimeOptions {
         execution_log: Some(config.log_dir.join("workflow-execution.log")),
+        max_chain_depth,
     };
     let workflows = app::backend::runtime::WorkflowRuntime::start(&db, runtime_options)
         .await

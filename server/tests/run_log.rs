@@ -77,6 +77,7 @@ async fn blocked_runs_write_the_execution_log_file() {
         &app.db,
         RuntimeOptions {
             execution_log: Some(file.clone()),
+            ..Default::default()
         },
     )
     .await

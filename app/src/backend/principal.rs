@@ -10,6 +10,9 @@ pub struct Principal {
     pub read_only: bool,
     /// The sharing groups the organisation belongs to or created (what distribution 4 shows).
     pub sharing_groups: Vec<i32>,
+    /// How many workflow runs led to this request: 0 for a person or API client, n + 1 for a
+    /// module acting inside a run at depth n (the loop guard, issue: triggers).
+    pub chain_depth: u8,
 }
 
 impl Principal {

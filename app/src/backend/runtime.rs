@@ -210,7 +210,12 @@ impl RunLog for DbRunLog {
 pub struct RuntimeOptions {
     /// MISP's `workflow-execution.log`; `None` writes no file.
     pub execution_log: Option<std::path::PathBuf>,
+    /// The loop guard: how deep workflow runs may cause further runs (`None`: 3).
+    pub max_chain_depth: Option<u8>,
 }
+
+/// The default of [`RuntimeOptions::max_chain_depth`].
+pub const DEFAULT_MAX_CHAIN_DEPTH: u8 = 3;
 
 /// Which hook triggers have a workflow to run: workflows on (`Plugin.Workflow_enable`), the
 /// trigger switched on, and a workflow saved for it. Kept in memory so that a hook nobody listens
@@ -267,6 +272,8 @@ pub struct WorkflowRuntime {
     pub engine: Engine,
     pub modules: Arc<ModuleStates>,
     pub listeners: Arc<Listeners>,
+    /// Runs caused by runs deeper than this are skipped (the loop guard).
+    pub max_chain_depth: u8,
     registry: Arc<Registry>,
     services: Services,
 }
@@ -334,7 +341,9 @@ impl WorkflowRuntime {
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
         };
-        let registry = Arc::new(Registry::builtin());
+        let mut registry = Registry::builtin();
+        crate::backend::modules::register(&mut registry);
+        let registry = Arc::new(registry);
         let listeners = Arc::new(Listeners::default());
         listeners.refresh(db).await?;
         let watched = Arc::downgrade(&listeners);
@@ -357,6 +366,7 @@ impl WorkflowRuntime {
             engine: Engine::new(registry.clone(), services.clone()),
             modules,
             listeners,
+            max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
             registry,
             services,
         })

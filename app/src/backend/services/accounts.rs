@@ -240,7 +240,7 @@ async fn before_user_save(
     fields: serde_json::Value,
 ) -> Result<(), AppError> {
     let data = fields.clone();
-    let refused = super::hooks::block(state, "user-before-save", action, actor.user.id, || async {
+    let refused = super::hooks::block(state, "user-before-save", action, actor, || async {
         Ok(data)
     })
     .await?;
@@ -268,7 +268,7 @@ fn user_saved(state: &AppState, actor: &Principal, user_id: i32, action: &str) {
         state,
         "user-after-save",
         action.to_owned(),
-        actor.user.id,
+        actor,
         move |state| async move {
             Ok(users::find_user(&state.db, user_id)
                 .await?

@@ -50,6 +50,7 @@ pub async fn load_principal(
         org,
         read_only,
         sharing_groups,
+        chain_depth: 0,
     }))
 }
 

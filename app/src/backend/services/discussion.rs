@@ -337,7 +337,7 @@ pub async fn add_post(
         state,
         "post-after-save",
         action,
-        actor.user.id,
+        actor,
         move |state| async move {
             let Some(p) = post::Entity::find_by_id(post_id).one(&state.db).await? else {
                 return Ok(None);

@@ -178,17 +178,11 @@ async fn before_query(
     module: &str,
 ) -> Result<(), AppError> {
     let action = format!("events/queryEnrichment/{}", ev.id);
-    let refused = super::hooks::block(
-        state,
-        "enrichment-before-query",
-        &action,
-        actor.user.id,
-        || async {
-            let mut doc = super::hooks::full_event(state, actor, ev).await?;
-            doc["_module"] = json!(module);
-            Ok(doc)
-        },
-    )
+    let refused = super::hooks::block(state, "enrichment-before-query", &action, actor, || async {
+        let mut doc = super::hooks::full_event(state, actor, ev).await?;
+        doc["_module"] = json!(module);
+        Ok(doc)
+    })
     .await?;
     if let Some(errors) = refused {
         let entry = super::audit::Entry::new(

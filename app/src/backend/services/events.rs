@@ -761,7 +761,7 @@ pub async fn add_event(
         state,
         "event-after-save-new",
         action.clone(),
-        actor.user.id,
+        actor,
         move |state| async move {
             match store::find_event(&state.db, &event_id.to_string()).await? {
                 Some(ev) => Ok(Some(event_document(&state, &elevated, &ev).await?)),
@@ -787,25 +787,19 @@ async fn before_event_save(
     tags: &[TagRef],
     action: &str,
 ) -> Result<(), AppError> {
-    let refused = hooks::block(
-        state,
-        "event-before-save",
-        action,
-        actor.user.id,
-        || async {
-            let mut fields = event_fields(row);
-            fields.insert("Orgc".into(), org_json(Some(&actor.org), row.orgc_id));
-            fields.insert(
-                "Tag".into(),
-                Value::Array(
-                    tags.iter()
-                        .map(|t| json!({"name": t.name, "local": t.local}))
-                        .collect(),
-                ),
-            );
-            Ok(json!({"Event": fields}))
-        },
-    )
+    let refused = hooks::block(state, "event-before-save", action, actor, || async {
+        let mut fields = event_fields(row);
+        fields.insert("Orgc".into(), org_json(Some(&actor.org), row.orgc_id));
+        fields.insert(
+            "Tag".into(),
+            Value::Array(
+                tags.iter()
+                    .map(|t| json!({"name": t.name, "local": t.local}))
+                    .collect(),
+            ),
+        );
+        Ok(json!({"Event": fields}))
+    })
     .await?;
     match refused {
         Some(errors) => {
@@ -827,7 +821,7 @@ fn event_saved(state: &AppState, actor: &Principal, event_id: i32, action: &str)
         state,
         "event-after-save",
         action.to_owned(),
-        actor.user.id,
+        actor,
         move |state| async move {
             match store::find_event(&state.db, &event_id.to_string()).await? {
                 Some(ev) => Ok(Some(event_row_document(&state.db, &ev).await?)),
@@ -848,7 +842,7 @@ pub(super) fn attribute_saved(
         state,
         "attribute-after-save",
         action.to_owned(),
-        actor.user.id,
+        actor,
         move |state| async move {
             match store::find_attribute(&state.db, &attribute_id.to_string()).await? {
                 Some(a) => attribute_document(&state.db, &a).await,
@@ -864,7 +858,7 @@ fn object_saved(state: &AppState, actor: &Principal, object_id: i32, action: &st
         state,
         "object-after-save",
         action.to_owned(),
-        actor.user.id,
+        actor,
         move |state| async move {
             match store::find_object(&state.db, &object_id.to_string()).await? {
                 Some(o) => object_in_event_document(&state.db, &o).await,
@@ -1538,7 +1532,7 @@ pub async fn delete_event(
 ) -> Result<i32, AppError> {
     let ev = editable_event(state, actor, id_or_uuid).await?;
     let action = format!("events/delete/{}", ev.id);
-    let refused = hooks::block(state, "event-before-delete", &action, actor.user.id, || {
+    let refused = hooks::block(state, "event-before-delete", &action, actor, || {
         hooks::full_event(state, actor, &ev)
     })
     .await?;
@@ -1576,7 +1570,7 @@ pub async fn set_published(
         // admin would, and a `false` outcome leaves the event exactly as it was. Nothing is
         // built when no workflow listens.
         let action = format!("events/publish/{}", ev.id);
-        let refused = hooks::block(state, "event-publish", &action, actor.user.id, || {
+        let refused = hooks::block(state, "event-publish", &action, actor, || {
             hooks::full_event(state, actor, &ev)
         })
         .await?;
@@ -2307,7 +2301,7 @@ pub async fn attach_tag(
             state,
             "tag-attached-after-save",
             action,
-            actor.user.id,
+            actor,
             move |state| async move {
                 let doc = match attribute_id {
                     Some(a) => match store::find_attribute(&state.db, &a.to_string()).await? {

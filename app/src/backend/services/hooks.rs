@@ -39,16 +39,17 @@ pub fn fire<F, Fut>(
     state: &AppState,
     trigger_id: &'static str,
     action: String,
-    user_id: i32,
+    actor: &Principal,
     build: F,
 ) where
     F: FnOnce(AppState) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Option<Value>, AppError>> + Send + 'static,
 {
-    if !listens(state, trigger_id) {
+    if !listens(state, trigger_id) || too_deep(state, trigger_id, &action, actor) {
         return;
     }
     let state = state.clone();
+    let actor = actor.clone();
     tokio::spawn(async move {
         let data = match build(state.clone()).await {
             Ok(Some(data)) => data,
@@ -58,7 +59,7 @@ pub fn fire<F, Fut>(
                 return;
             }
         };
-        if let Err(e) = super::workflows::run_hook(&state, trigger_id, data, &action, user_id).await
+        if let Err(e) = super::workflows::run_hook(&state, trigger_id, data, &action, &actor).await
         {
             tracing::warn!(trigger = trigger_id, error = %e, "background workflow run failed");
         }
@@ -71,18 +72,112 @@ pub async fn block<F, Fut>(
     state: &AppState,
     trigger_id: &str,
     action: &str,
-    user_id: i32,
+    actor: &Principal,
     build: F,
 ) -> Result<Option<Vec<String>>, AppError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Value, AppError>>,
 {
-    if !listens(state, trigger_id) {
+    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
         return Ok(None);
     }
     let data = build().await?;
-    super::workflows::run_blocking_hook(state, trigger_id, data, action, user_id).await
+    super::workflows::run_blocking_hook(state, trigger_id, data, action, actor).await
+}
+/// The loop guard: an action taken by a workflow module carries the chain depth of the run
+/// that took it; past the configured depth the run it would cause is skipped, with a log line.
+fn too_deep(state: &AppState, trigger_id: &str, action: &str, actor: &Principal) -> bool {
+    let max = state.workflows.max_chain_depth;
+    if actor.chain_depth > max {
+        tracing::warn!(
+            trigger = trigger_id,
+            action,
+            depth = actor.chain_depth,
+            max,
+            "workflow run skipped: it would be caused by a chain of runs deeper than the limit"
+        );
+        return true;
+    }
+    false
+}
+
+/// MISP's executing user for workflow modules (spec §6.7): SYSTEM, with every permission, in the
+/// host organisation (`MISP.host_org_id`), one chain step deeper than `depth`.
+pub async fn system_principal(state: &AppState, depth: u8) -> Result<Principal, AppError> {
+    use crate::backend::entities::role;
+    let host = crate::backend::store::settings::find_setting(&state.db, "MISP.host_org_id")
+        .await?
+        .and_then(|v| v.as_i64())
+        .and_then(|v| i32::try_from(v).ok());
+    let org = match host {
+        Some(id) => crate::backend::store::orgs::find_org(&state.db, id).await?,
+        None => None,
+    };
+    let Some(org) = org else {
+        return Err(AppError::Invalid(
+            "Could not find a valid user to run the workflow. Please set setting `MISP.host_org_id` or make sure a valid site_admin user exists.".into(),
+        ));
+    };
+    let role = role::Model {
+        id: 0,
+        name: "SYSTEM".into(),
+        perm_add: true,
+        perm_modify: true,
+        perm_modify_org: true,
+        perm_publish: true,
+        perm_delegate: true,
+        perm_sync: true,
+        perm_admin: true,
+        perm_audit: true,
+        perm_auth: true,
+        perm_site_admin: true,
+        perm_regexp_access: true,
+        perm_tagger: true,
+        perm_template: true,
+        perm_sharing_group: true,
+        perm_tag_editor: true,
+        perm_sighting: true,
+        perm_object_template: true,
+        perm_publish_zmq: true,
+        perm_publish_kafka: true,
+        perm_decaying: true,
+        perm_galaxy_editor: true,
+        perm_warninglist: true,
+        default_role: false,
+        restricted_to_site_admin: false,
+    };
+    let user = user::Model {
+        id: 0,
+        org_id: org.id,
+        role_id: 0,
+        email: "SYSTEM".into(),
+        password: String::new(),
+        disabled: false,
+        change_pw: false,
+        termsaccepted: true,
+        autoalert: false,
+        contactalert: false,
+        invited_by: 0,
+        gpgkey: String::new(),
+        nids_sid: 0,
+        expiration: None,
+        current_login: 0,
+        last_login: 0,
+        last_api_access: 0,
+        last_pw_change: 0,
+        force_logout: false,
+        date_created: 0,
+        date_modified: 0,
+    };
+    Ok(Principal {
+        user,
+        role,
+        org,
+        read_only: false,
+        sharing_groups: Vec::new(),
+        chain_depth: depth.saturating_add(1),
+    })
 }
 
 /// MISP's answer when a blocking workflow refuses an action: "<what> stopped by a blocking

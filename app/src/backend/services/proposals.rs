@@ -165,7 +165,7 @@ async fn store_proposal(
         state,
         "shadow-attribute-before-save",
         &action,
-        actor.user.id,
+        actor,
         || proposal_document(&state.db, &row),
     )
     .await?;
@@ -190,7 +190,7 @@ async fn store_proposal(
         state,
         "shadow-attribute-after-save",
         action,
-        actor.user.id,
+        actor,
         move |state| async move {
             match shadow_attribute::Entity::find_by_id(proposal_id)
                 .one(&state.db)

@@ -173,7 +173,7 @@ pub async fn add_sighting(
             state,
             "sighting-after-save",
             action,
-            actor.user.id,
+            actor,
             move |state| async move {
                 match crate::backend::store::events::find_attribute(
                     &state.db,
@@ -481,7 +481,7 @@ fn report_saved(state: &AppState, actor: &Principal, report_id: i32, action: &st
         state,
         "event-report-after-save",
         action,
-        actor.user.id,
+        actor,
         move |state| async move {
             let Some(r) = event_report::Entity::find_by_id(report_id)
                 .one(&state.db)

@@ -895,7 +895,7 @@ async fn run_workflow(
     let mut last = Value::Null;
     for input in inputs {
         let (report, run_id) =
-            execute_and_record(state, &model, &prepared, input, actor.user.id, action).await?;
+            execute_and_record(state, &model, &prepared, input, actor, action).await?;
         last = run_json(&report, run_id);
     }
     Ok(last)
@@ -908,25 +908,33 @@ async fn execute_and_record(
     model: &workflow::Model,
     prepared: &engine::Prepared,
     input: Value,
-    user_id: i32,
+    actor: &Principal,
     action: &str,
 ) -> Result<(RunReport, i64), AppError> {
     let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
     let clock = std::time::Instant::now();
+    // Modules that act on the store do so as SYSTEM, one step down the chain (loop guard).
+    let context = crate::backend::modules::RunContext {
+        state: state.clone(),
+        actor: super::hooks::system_principal(state, actor.chain_depth).await?,
+    };
+    let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
     let (report, captured) = if model.debug_enabled {
         let (engine, sink) = state.workflows.capturing_engine();
-        let report = engine.execute(prepared, RunInput::Raw(input), None).await;
+        let report = engine
+            .execute(prepared, RunInput::Raw(input), extension)
+            .await;
         (report, sink.take())
     } else {
         let report = state
             .workflows
             .engine
-            .execute(prepared, RunInput::Raw(input), None)
+            .execute(prepared, RunInput::Raw(input), extension)
             .await;
         (report, Vec::new())
     };
     let meta = RunMeta {
-        user_id,
+        user_id: actor.user.id,
         action,
         started_at_us: i64::try_from(started_at_us).unwrap_or(0),
         duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
@@ -944,12 +952,12 @@ pub async fn run_blocking_hook(
     trigger_id: &str,
     data: Value,
     action: &str,
-    user_id: i32,
+    actor: &Principal,
 ) -> Result<Option<Vec<String>>, AppError> {
     if !state.workflows.listeners.listens(trigger_id) {
         return Ok(None);
     }
-    Ok(run_hook(state, trigger_id, data, action, user_id)
+    Ok(run_hook(state, trigger_id, data, action, actor)
         .await?
         .and_then(|report| (!report.success).then(|| report.errors.clone())))
 }
@@ -961,7 +969,7 @@ pub async fn run_hook(
     trigger_id: &str,
     data: Value,
     action: &str,
-    user_id: i32,
+    actor: &Principal,
 ) -> Result<Option<RunReport>, AppError> {
     let Some(model) = workflows::find_workflow_by_trigger(&state.db, trigger_id).await? else {
         return Ok(None);
@@ -985,7 +993,7 @@ pub async fn run_hook(
         tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
         AppError::Internal
     })?;
-    let (report, _) = execute_and_record(state, &model, &prepared, data, user_id, action).await?;
+    let (report, _) = execute_and_record(state, &model, &prepared, data, actor, action).await?;
     Ok(Some(report))
 }
 

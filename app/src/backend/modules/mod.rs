@@ -1,0 +1,42 @@
+//! Action modules that act on Flowgate's own store (spec §5.2), registered beside the engine's
+//! built-in catalogue. They reach the store through [`RunContext`], the extension every run
+//! from the server carries; engine tests and benches run without it, and these modules then
+//! fail with a clear error.
+use std::sync::Arc;
+
+use engine::{ModuleContext, ModuleError, Registry};
+
+use crate::backend::{AppState, Principal};
+
+mod tag_operation;
+
+/// What a module acting on the store needs: the application and the user it acts as (MISP's
+/// SYSTEM user of the host organisation, spec §6.7, one chain step deeper than the run).
+pub struct RunContext {
+    pub state: AppState,
+    pub actor: Principal,
+}
+
+impl RunContext {
+    /// The server context of a run, or the error a module reports without one.
+    pub fn of<'a>(ctx: &'a ModuleContext<'_>) -> Result<&'a RunContext, ModuleError> {
+        ctx.extension
+            .and_then(|e| e.downcast_ref::<RunContext>())
+            .ok_or_else(|| {
+                ModuleError::Failed(format!(
+                    "Module `{}` needs the server's store and cannot run here.",
+                    ctx.config.id
+                ))
+            })
+    }
+}
+
+/// Adds the store-backed modules to `registry`.
+pub fn register(registry: &mut Registry) {
+    let modules: [Arc<dyn engine::Module>; 1] = [Arc::new(tag_operation::TagOperation::new())];
+    for m in modules {
+        if let Err(e) = registry.register(m) {
+            tracing::error!(error = ?e, "a store-backed module clashes with a built-in one");
+        }
+    }
+}

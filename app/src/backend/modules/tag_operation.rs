@@ -1,0 +1,162 @@
+//! `tag_operation` (Tag operation 0.2, spec §5.2): adds or removes tags on the event or on the
+//! matching attributes (the node's filters, else every attribute), persists them, and reloads the
+//! event into the roaming data so the next node sees the change.
+use async_trait::async_trait;
+use engine::{
+    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
+    RoamingData,
+};
+use serde_json::{json, Value};
+
+use super::RunContext;
+use crate::backend::services::events;
+
+pub struct TagOperation {
+    config: ModuleConfig,
+}
+
+impl TagOperation {
+    pub fn new() -> Self {
+        let mut c = ModuleConfig::new("tag_operation", "Tag operation", ModuleKind::Action);
+        c.version = "0.2".into();
+        c.description = "Add or remove tags on Event or Attributes.".into();
+        c.icon = "tags".into();
+        c.expect_misp_core_format = true;
+        c.support_filters = true;
+        c.params = vec![
+            ParamDescriptor::new("scope", "Scope", ParamType::Select)
+                .default(json!("event"))
+                .options(json!({"event": "Event", "attribute": "Attributes"})),
+            ParamDescriptor::new("action", "Action", ParamType::Select)
+                .default(json!("add"))
+                .options(json!({"add": "Add Tags", "remove": "Remove Tags"})),
+            ParamDescriptor::new("locality", "Tag Locality", ParamType::Select)
+                .default(json!("local"))
+                .options(json!({"local": "Local", "global": "Global", "any": "Any"})),
+            ParamDescriptor::new("tags", "Tags", ParamType::Picker)
+                .multiple()
+                .placeholder("Pick a tag"),
+            ParamDescriptor::new("relationship_type", "Relationship Type", ParamType::Input)
+                .display_on(json!({"action": "add"})),
+        ];
+        TagOperation { config: c }
+    }
+}
+
+impl Default for TagOperation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn tag_names(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|t| {
+                t.as_str()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            })
+            .collect(),
+        Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_owned()],
+        _ => Vec::new(),
+    }
+}
+
+#[async_trait]
+impl Module for TagOperation {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        let view = ctx.view(data)?.into_owned();
+        let scope = ctx.param_str("scope", &view)?;
+        let action = ctx.param_str("action", &view)?;
+        let locality = ctx.param_str("locality", &view)?;
+        let tags = tag_names(&ctx.param_raw("tags"));
+        if tags.is_empty() {
+            errors.push("No tag selected.".into());
+            return Ok(false);
+        }
+        // Targets: the event when anything matches (or there are no filters), or each matching
+        // attribute, by uuid.
+        let filtered = ctx.filtered(&view)?;
+        let targets: Vec<String> = if scope == "attribute" {
+            let items: Vec<&Value> = match &filtered {
+                Some(items) => items.clone(),
+                None => view
+                    .pointer("/Event/_AttributeFlattened")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default(),
+            };
+            items
+                .iter()
+                .filter_map(|a| a.get("uuid").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        } else {
+            let matches = filtered.as_ref().is_none_or(|items| !items.is_empty());
+            match view.pointer("/Event/uuid").and_then(Value::as_str) {
+                Some(uuid) if matches => vec![uuid.to_owned()],
+                _ => Vec::new(),
+            }
+        };
+        let local = locality == "local";
+        let mut done = 0usize;
+        for target in &targets {
+            for tag in &tags {
+                let outcome = if action == "remove" {
+                    events::remove_tag(&run.state, &run.actor, target, &json!(tag)).await
+                } else {
+                    events::attach_tag(&run.state, &run.actor, target, &json!(tag), local).await
+                };
+                match outcome {
+                    Ok(_) => done += 1,
+                    // Removing a tag that is not there is not a failure of the node.
+                    Err(crate::error::AppError::NotFound(_)) if action == "remove" => {}
+                    Err(e) => errors.push(format!("{tag} on {target}: {e}")),
+                }
+            }
+        }
+        if done > 0 {
+            reload(run, data).await?;
+        }
+        Ok(done > 0)
+    }
+}
+
+/// Replaces the roaming data with the stored event, in core format, keeping the keys the run
+/// added at the top level (path filters, `_`-prefixed data).
+pub(super) async fn reload(run: &RunContext, data: &mut RoamingData) -> Result<(), ModuleError> {
+    let Some(id) = data.raw().pointer("/Event/id").and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))
+    }) else {
+        return Ok(());
+    };
+    let fresh = events::view_event(&run.state, &run.actor, &id)
+        .await
+        .map_err(|e| ModuleError::Failed(format!("Could not reload the event: {e}")))?;
+    let mut reloaded = RoamingData::core_format(fresh)
+        .map_err(|e| ModuleError::Failed(format!("Could not reload the event: {e}")))?
+        .into_value();
+    if let (Value::Object(new), Value::Object(old)) = (&mut reloaded, data.raw()) {
+        for (k, v) in old {
+            if k != "Event" && !new.contains_key(k) {
+                new.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    data.set(reloaded);
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Modules that edit MISP data on the real store (spec §5.2), acting as the SYSTEM user of
+//! the host organisation (§6.7), and the loop guard on the runs their changes cause.
+mod common;
+
+use std::time::Duration;
+
+use common::{for_each_backend, get, install_workflow, ok, post, red_gate, TestApp, ADMIN_KEY};
+use serde_json::{json, Value};
+
+fn tag_names(tags: &Value) -> Vec<String> {
+    tags.as_array()
+        .map(|t| {
+            t.iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The official `attach-tlp_clear-on-tlp_white` blueprint (two `tag_operation` nodes) on
+/// `event-publish`: publishing adds `tlp:clear` to the event and to the attribute tagged
+/// `tlp:white`, and nowhere else.
+#[tokio::test]
+async fn the_tlp_clear_blueprint_tags_where_it_should() {
+    for_each_backend(|app| async move {
+        let path = format!(
+            "{}/../app/blueprints/blueprint_attach-tlp_clear-on-tlp_white_1661328256.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bp: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        for node in bp["WorkflowBlueprint"]["data"].as_array().unwrap() {
+            graph[node["id"].to_string()] = node.clone();
+        }
+        graph["1"]["outputs"]["output_1"]["connections"] =
+            json!([{"node": "56", "output": "input_1"}]);
+        graph["56"]["inputs"] =
+            json!({"input_1": {"connections": [{"node": "1", "input": "output_1"}]}});
+        install_workflow(&app, "event-publish", graph).await;
+        enable_tag_operation(&app).await;
+
+        let ev = ok(post(
+            &app,
+            "/events/add",
+            ADMIN_KEY,
+            json!({"info": "White", "Tag": [{"name": "tlp:white"}],
+            "Attribute": [{"type": "ip-dst", "value": "192.0.2.1", "Tag": [{"name": "tlp:white"}]},
+                          {"type": "ip-dst", "value": "192.0.2.2"}]}),
+        )
+        .await)
+        .await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        let published =
+            ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+        assert_eq!(
+            published["message"], "Event published without alerts",
+            "{published}"
+        );
+
+        let view = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        let e = &view["Event"];
+        assert!(
+            tag_names(&e["Tag"]).contains(&"tlp:clear".to_owned()),
+            "{e}"
+        );
+        let clear = e["Tag"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "tlp:clear")
+            .unwrap();
+        assert_eq!(
+            clear["local"], 1,
+            "the blueprint's default locality (local tags print as 1, as in MISP)"
+        );
+        assert!(tag_names(&e["Attribute"][0]["Tag"]).contains(&"tlp:clear".to_owned()));
+        assert!(!tag_names(&e["Attribute"][1]["Tag"]).contains(&"tlp:clear".to_owned()));
+        assert_eq!(e["published"], true, "local tags do not unpublish");
+
+        // The changes are audited as SYSTEM.
+        let logs = ok(post(
+            &app,
+            "/admin/logs/index",
+            ADMIN_KEY,
+            json!({"action": "tag", "email": "SYSTEM"}),
+        )
+        .await)
+        .await;
+        assert_eq!(logs.as_array().unwrap().len(), 2, "{logs}");
+    })
+    .await;
+}
+
+/// `tag_operation` is off at install, as in MISP.
+async fn enable_tag_operation(app: &TestApp) {
+    ok(post(
+        app,
+        "/workflows/toggleModule/tag_operation/1/0",
+        ADMIN_KEY,
+        json!({}),
+    )
+    .await)
+    .await;
+}
+
+async fn runs(app: &TestApp, trigger: &str) -> Vec<Value> {
+    ok(get(
+        app,
+        &format!("/workflows/logs?trigger_id={trigger}"),
+        ADMIN_KEY,
+    )
+    .await)
+    .await["WorkflowRun"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A `tag-attached-after-save` workflow that removes and re-adds the tag that fired it causes
+/// itself again; the chain stops at the default depth (3) instead of running forever.
+#[tokio::test]
+async fn the_loop_guard_stops_self_causing_workflows() {
+    for_each_backend(|app| async move {
+        let mut graph = red_gate("tag-attached-after-save", "Tag Attached After Save", false);
+        graph["1"]["data"]["indexed_params"] = json!({"scope": "event", "locality": "any", "tag": "loop"});
+        let op = |id: u64, action: &str, from: &str, to: Option<&str>| {
+            json!({"id": id, "name": "Tag operation", "class": "block-type-default", "typenode": false,
+                   "data": {"id": "tag_operation", "name": "Tag operation", "module_type": "action",
+                            "indexed_params": {"scope": "event", "action": action, "locality": "global", "tags": ["loop"]},
+                            "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+                   "inputs": {"input_1": {"connections": [{"node": from, "input": "output_1"}]}},
+                   "outputs": {"output_1": {"connections": to.map_or(json!([]), |t| json!([{"node": t, "output": "input_1"}]))}},
+                   "pos_x": 300 * id, "pos_y": 0})
+        };
+        graph["2"] = op(2, "remove", "1", Some("3"));
+        graph["3"] = op(3, "add", "2", None);
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        install_workflow(&app, "tag-attached-after-save", graph).await;
+        enable_tag_operation(&app).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Loop"})).await).await;
+        ok(post(&app, "/tags/attachTagToObject", ADMIN_KEY, json!({"uuid": ev["Event"]["uuid"], "tag": "loop"})).await).await;
+        // Runs at chain depth 0, 1, 2 and 3; the fifth is skipped.
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            seen = runs(&app, "tag-attached-after-save").await;
+            if seen.len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let seen = if seen.len() >= 4 { runs(&app, "tag-attached-after-save").await } else { seen };
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen.iter().all(|r| r["outcome"] == "success"), "{seen:?}");
+        let view = ok(get(&app, &format!("/events/view/{}", ev["Event"]["id"].as_str().unwrap()), ADMIN_KEY).await).await;
+        assert_eq!(tag_names(&view["Event"]["Tag"]), ["loop"]);
+    })
+    .await;
+}
