@@ -159,3 +159,80 @@ async fn the_loop_guard_stops_self_causing_workflows() {
     })
     .await;
 }
+
+fn action_node(id: u64, module: &str, params: Value, from: u64, to: Option<u64>) -> Value {
+    json!({"id": id, "name": module, "class": "block-type-default", "typenode": false,
+           "data": {"id": module, "name": module, "module_type": "action", "indexed_params": params,
+                    "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+           "inputs": {"input_1": {"connections": [{"node": from.to_string(), "input": "output_1"}]}},
+           "outputs": {"output_1": {"connections": to.map_or(json!([]), |t| json!([{"node": t.to_string(), "output": "input_1"}]))}},
+           "pos_x": 300 * id, "pos_y": 0})
+}
+
+/// A chain of data-editing modules on `event-publish`: each change is stored, audited, and
+/// seen by the next node (the comment template reads the distribution the node before set).
+#[tokio::test]
+async fn attribute_and_event_modules_edit_the_store() {
+    for_each_backend(|app| async move {
+        for m in ["attribute_ids_flag_operation", "Module_attribute_comment_operation",
+                  "attribute_distribution_operation", "reload-full-event", "add_eventblocklist_entry", "publish-event"] {
+            ok(post(&app, &format!("/workflows/toggleModule/{m}/1/0"), ADMIN_KEY, json!({})).await).await;
+        }
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "attribute_ids_flag_operation", json!({"action": "remove"}), 1, Some(3));
+        // Only the attribute valued 192.0.2.2 (the node's filtering conditions).
+        graph["2"]["data"]["saved_filters"] = json!({"selector": "Event._AttributeFlattened.{n}", "value": "192.0.2.2", "operator": "equals", "path": "value"});
+        graph["3"] = action_node(3, "attribute_distribution_operation", json!({"distribution": "0"}), 2, Some(4));
+        graph["4"] = action_node(4, "Module_attribute_comment_operation",
+            json!({"comment": "distribution {{ Event.Attribute[0].distribution }}"}), 3, Some(5));
+        graph["5"] = action_node(5, "reload-full-event", json!({}), 4, Some(6));
+        graph["6"] = action_node(6, "add_eventblocklist_entry", json!({"block_comment": "seen by the gate"}), 5, None);
+        install_workflow(&app, "event-publish", graph).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Edited by modules",
+            "Attribute": [{"type": "ip-dst", "value": "192.0.2.1", "to_ids": true},
+                          {"type": "ip-dst", "value": "192.0.2.2", "to_ids": true}]})).await).await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+        let runs = runs(&app, "event-publish").await;
+        assert_eq!(runs[0]["walk_result"]["executed_nodes"], json!([2, 3, 4, 5, 6]), "{runs:?}");
+
+        let view = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        let attrs = view["Event"]["Attribute"].as_array().unwrap();
+        assert_eq!((attrs[0]["to_ids"].clone(), attrs[1]["to_ids"].clone()), (json!(true), json!(false)));
+        for a in attrs {
+            assert_eq!(a["distribution"], "0");
+            assert_eq!(a["comment"], "distribution 0", "the node saw the previous node's change");
+        }
+        let blocked = ok(get(&app, "/eventBlocklists/index", ADMIN_KEY).await).await;
+        assert_eq!(blocked[0]["event_uuid"], ev["Event"]["uuid"]);
+        assert_eq!(blocked[0]["event_info"], "Edited by modules");
+        assert_eq!(blocked[0]["comment"], "seen by the gate");
+        let edits = ok(post(&app, "/admin/logs/index", ADMIN_KEY, json!({"model": "Attribute", "action": "edit", "email": "SYSTEM"})).await).await;
+        assert_eq!(edits.as_array().unwrap().len(), 5, "1 flag + 2 distributions + 2 comments");
+
+        // publish-event from a non-blocking workflow.
+        let mut graph = red_gate("tag-attached-after-save", "Tag Attached After Save", false);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["data"]["indexed_params"] = json!({"scope": "event", "locality": "any", "tag": "publish-me"});
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "publish-event", json!({}), 1, None);
+        install_workflow(&app, "tag-attached-after-save", graph).await;
+        let other = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Publish me"})).await).await;
+        let other_id = other["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, "/tags/attachTagToObject", ADMIN_KEY, json!({"uuid": other["Event"]["uuid"], "tag": "publish-me"})).await).await;
+        let mut published = false;
+        for _ in 0..100 {
+            let v = ok(get(&app, &format!("/events/view/{other_id}"), ADMIN_KEY).await).await;
+            if v["Event"]["published"] == true {
+                published = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(published, "publish-event published the event");
+    })
+    .await;
+}

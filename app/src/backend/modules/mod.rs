@@ -8,6 +8,7 @@ use engine::{ModuleContext, ModuleError, Registry};
 
 use crate::backend::{AppState, Principal};
 
+mod edits;
 mod tag_operation;
 
 /// What a module acting on the store needs: the application and the user it acts as (MISP's
@@ -33,7 +34,15 @@ impl RunContext {
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 1] = [Arc::new(tag_operation::TagOperation::new())];
+    let modules: [Arc<dyn engine::Module>; 7] = [
+        Arc::new(tag_operation::TagOperation::new()),
+        Arc::new(edits::AttributeEditModule::ids_flag()),
+        Arc::new(edits::AttributeEditModule::comment()),
+        Arc::new(edits::AttributeEditModule::distribution()),
+        Arc::new(edits::PublishEvent::new()),
+        Arc::new(edits::ReloadFullEvent::new()),
+        Arc::new(edits::AddEventBlocklistEntry::new()),
+    ];
     for m in modules {
         if let Err(e) = registry.register(m) {
             tracing::error!(error = ?e, "a store-backed module clashes with a built-in one");

@@ -1,0 +1,360 @@
+//! Action modules that change attributes and events on the store (spec §5.2):
+//! `attribute_ids_flag_operation`, `Module_attribute_comment_operation`,
+//! `attribute_distribution_operation`, `publish-event`, `reload-full-event` and
+//! `add_eventblocklist_entry`. Each goes through the same services as the REST routes (so the
+//! changes are validated, audited, and fire their own triggers one chain step deeper), then
+//! reloads the event into the roaming data so the next node sees the change.
+use async_trait::async_trait;
+use engine::{
+    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
+    RoamingData,
+};
+use serde_json::{json, Value};
+
+use super::tag_operation::reload;
+use super::RunContext;
+use crate::backend::services::{events, lists};
+
+/// The uuids of the attributes a filtering module acts on: the node's filters, else every
+/// attribute of `Event._AttributeFlattened`.
+pub(super) fn matching_attributes(
+    ctx: &ModuleContext<'_>,
+    view: &Value,
+) -> Result<Vec<String>, ModuleError> {
+    let items: Vec<&Value> = match ctx.filtered(view)? {
+        Some(items) => items,
+        None => view
+            .pointer("/Event/_AttributeFlattened")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
+    };
+    Ok(items
+        .iter()
+        .filter_map(|a| a.get("uuid").and_then(Value::as_str).map(str::to_owned))
+        .collect())
+}
+
+fn event_id(view: &Value) -> Option<String> {
+    view.pointer("/Event/id").and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))
+    })
+}
+
+fn action(id: &str, name: &str, description: &str, core: bool, filters: bool) -> ModuleConfig {
+    let mut c = ModuleConfig::new(id, name, ModuleKind::Action);
+    c.description = description.into();
+    c.icon = "edit".into();
+    c.expect_misp_core_format = core;
+    c.support_filters = filters;
+    c
+}
+
+/// What an attribute edit module does to each matching attribute: the fields to save.
+enum AttributeEdit {
+    IdsFlag,
+    Comment,
+    Distribution,
+}
+
+pub struct AttributeEditModule {
+    config: ModuleConfig,
+    edit: AttributeEdit,
+}
+
+impl AttributeEditModule {
+    pub fn ids_flag() -> Self {
+        let mut c = action(
+            "attribute_ids_flag_operation",
+            "Attribute IDS Flag operation",
+            "Toggle or remove the IDS flag on selected attributes.",
+            true,
+            true,
+        );
+        c.icon = "edit".into();
+        c.params = vec![
+            ParamDescriptor::new("action", "To IDS Flag", ParamType::Select)
+                .default(json!("add"))
+                .options(json!({"add": "Toggle IDS flag", "remove": "Remove IDS flag"})),
+        ];
+        Self {
+            config: c,
+            edit: AttributeEdit::IdsFlag,
+        }
+    }
+
+    pub fn comment() -> Self {
+        let mut c = action(
+            "Module_attribute_comment_operation",
+            "Attribute comment operation",
+            "Set the Attribute's comment to the selected value.",
+            true,
+            true,
+        );
+        c.icon = "comment".into();
+        c.params = vec![
+            ParamDescriptor::new("comment", "Comment", ParamType::Textarea)
+                .placeholder("Comment to be set")
+                .jinja(),
+        ];
+        Self {
+            config: c,
+            edit: AttributeEdit::Comment,
+        }
+    }
+
+    pub fn distribution() -> Self {
+        let mut c = action(
+            "attribute_distribution_operation",
+            "Attribute distribution operation",
+            "Set the Attribute's distribution to the selected level.",
+            true,
+            true,
+        );
+        c.icon = "edit".into();
+        c.params = vec![
+            ParamDescriptor::new("distribution", "Distribution", ParamType::Select)
+                .default(json!("0"))
+                .options(
+                    json!({"0": "Your organisation only", "1": "This community only",
+                    "2": "Connected communities", "3": "All communities", "4": "Sharing group",
+                    "5": "Inherit event"}),
+                ),
+            ParamDescriptor::new("sharing_group_id", "Sharing Groups", ParamType::Picker)
+                .placeholder("Pick a sharing group")
+                .display_on(json!({"distribution": "4"})),
+        ];
+        Self {
+            config: c,
+            edit: AttributeEdit::Distribution,
+        }
+    }
+}
+
+#[async_trait]
+impl Module for AttributeEditModule {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        let view = ctx.view(data)?.into_owned();
+        let changes = match self.edit {
+            AttributeEdit::IdsFlag => {
+                json!({"to_ids": ctx.param_str("action", &view)? != "remove"})
+            }
+            AttributeEdit::Comment => json!({"comment": ctx.param_str("comment", &view)?}),
+            AttributeEdit::Distribution => {
+                let distribution = ctx.param_str("distribution", &view)?;
+                let mut c = json!({"distribution": distribution});
+                if distribution == "4" {
+                    c["sharing_group_id"] = json!(ctx.param_str("sharing_group_id", &view)?);
+                }
+                c
+            }
+        };
+        let mut saved = 0usize;
+        for uuid in matching_attributes(ctx, &view)? {
+            match events::edit_attribute(&run.state, &run.actor, &uuid, changes.clone()).await {
+                Ok(_) => saved += 1,
+                Err(e) => errors.push(format!("Attribute {uuid}: {e}")),
+            }
+        }
+        if saved > 0 {
+            reload(run, data).await?;
+        }
+        Ok(saved > 0)
+    }
+}
+
+/// `publish-event`: publishes `Event.id` (which runs the `event-publish` trigger).
+pub struct PublishEvent {
+    config: ModuleConfig,
+}
+
+impl PublishEvent {
+    pub fn new() -> Self {
+        let mut c = action(
+            "publish-event",
+            "Publish Event",
+            "Publish an Event in the context of the workflow",
+            false,
+            false,
+        );
+        c.icon = "upload".into();
+        Self { config: c }
+    }
+}
+
+#[async_trait]
+impl Module for PublishEvent {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        let Some(id) = event_id(data.raw()) else {
+            errors.push("No event to publish (Event.id is missing).".into());
+            return Ok(false);
+        };
+        match events::set_published(&run.state, &run.actor, &id, true).await {
+            Ok(ev) if ev.published => {
+                reload(run, data).await?;
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) => {
+                errors.push(e.to_string());
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// `reload-full-event`: replaces the roaming data with the full stored event.
+pub struct ReloadFullEvent {
+    config: ModuleConfig,
+}
+
+impl ReloadFullEvent {
+    pub fn new() -> Self {
+        let mut c = action(
+            "reload-full-event",
+            "Reload full Event",
+            "Reload the full Event from the database, with all its attributes and objects.",
+            true,
+            false,
+        );
+        c.icon = "sync".into();
+        Self { config: c }
+    }
+}
+
+#[async_trait]
+impl Module for ReloadFullEvent {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        if event_id(data.raw()).is_none() {
+            errors.push("No event to reload (Event.id is missing).".into());
+            return Ok(false);
+        }
+        reload(run, data).await?;
+        Ok(true)
+    }
+}
+
+/// `add_eventblocklist_entry`: blocklists the event found at the node's hash paths.
+pub struct AddEventBlocklistEntry {
+    config: ModuleConfig,
+}
+
+impl AddEventBlocklistEntry {
+    pub fn new() -> Self {
+        let mut c = action(
+            "add_eventblocklist_entry",
+            "Add Event Blocklist entry",
+            "Create a new entry in the Event blocklist table",
+            true,
+            false,
+        );
+        c.icon = "ban".into();
+        c.params = vec![
+            ParamDescriptor::new(
+                "uuid_hash_path",
+                "Event UUID Hash path",
+                ParamType::Hashpath,
+            )
+            .default(json!("Event.uuid"))
+            .placeholder("Event.uuid"),
+            ParamDescriptor::new(
+                "eventinfo_hash_path",
+                "Event Info Hash path",
+                ParamType::Hashpath,
+            )
+            .default(json!("Event.info"))
+            .placeholder("Event.info"),
+            ParamDescriptor::new("block_comment", "Blocklist Comment", ParamType::Input)
+                .default(json!("Blocked from workflow"))
+                .placeholder("Blocked from workflow"),
+        ];
+        Self { config: c }
+    }
+}
+
+#[async_trait]
+impl Module for AddEventBlocklistEntry {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        let view = ctx.view(data)?.into_owned();
+        let first = |param: &str| -> Result<String, ModuleError> {
+            let path = ctx.path(&ctx.param_str(param, &view)?)?;
+            Ok(path
+                .extract(&view)
+                .first()
+                .and_then(|v| engine::php::to_php_string(v))
+                .unwrap_or_default())
+        };
+        let uuid = first("uuid_hash_path")?;
+        if uuid.is_empty() {
+            errors.push("No event uuid at the UUID hash path.".into());
+            return Ok(false);
+        }
+        let body = json!({
+            "uuids": [uuid],
+            "event_info": first("eventinfo_hash_path")?,
+            "event_orgc": view.pointer("/Event/Orgc/name").and_then(Value::as_str).unwrap_or_default(),
+            "comment": ctx.param_str("block_comment", &view)?,
+        });
+        match lists::add_blocklist(&run.state, &run.actor, body).await {
+            Ok(answer)
+                if answer["result"]["successes"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty()) =>
+            {
+                Ok(true)
+            }
+            Ok(_) => {
+                errors.push(format!(
+                    "Event {uuid} could not be blocklisted (already listed?)."
+                ));
+                Ok(false)
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                Ok(false)
+            }
+        }
+    }
+}
