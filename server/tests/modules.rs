@@ -236,3 +236,43 @@ async fn attribute_and_event_modules_edit_the_store() {
     })
     .await;
 }
+
+/// Tag normalisation (TLP and PAP spellings) and proposal acceptance, on `event-publish`.
+#[tokio::test]
+async fn curation_modules_normalise_tags_and_handle_proposals() {
+    for_each_backend(|app| async move {
+        for m in ["tag_replacement_tlp", "tag_replacement_pap", "proposal-action"] {
+            ok(post(&app, &format!("/workflows/toggleModule/{m}/1/0"), ADMIN_KEY, json!({})).await).await;
+        }
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "tag_replacement_tlp", json!({"scope": "all", "remove_substituted": "1", "locality": "global"}), 1, Some(3));
+        graph["3"] = action_node(3, "tag_replacement_pap", json!({"scope": "attribute", "remove_substituted": "0", "locality": "global"}), 2, Some(4));
+        graph["4"] = action_node(4, "proposal-action", json!({"action": "accept", "proposal_type": "any"}), 3, None);
+        install_workflow(&app, "event-publish", graph).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Messy tags", "Tag": [{"name": "TLP:AMBER"}],
+            "Attribute": [{"type": "domain", "value": "messy.example", "Tag": [{"name": "pap=amber"}]}]})).await).await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        let attribute = ev["Event"]["Attribute"][0]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/shadowAttributes/add/{id}"), ADMIN_KEY, json!({"type": "domain", "value": "proposed.example"})).await).await;
+        ok(post(&app, &format!("/shadowAttributes/edit/{attribute}"), ADMIN_KEY, json!({"comment": "proposed comment"})).await).await;
+        ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+        let runs = runs(&app, "event-publish").await;
+        assert_eq!(runs[0]["errors"], json!([]), "{runs:?}");
+
+        let view = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        let e = &view["Event"];
+        assert_eq!(tag_names(&e["Tag"]), ["tlp:amber"], "substituted and removed");
+        let attrs = e["Attribute"].as_array().unwrap();
+        assert_eq!(attrs.len(), 2, "the new-attribute proposal was accepted: {attrs:?}");
+        let mut tags = tag_names(&attrs[0]["Tag"]);
+        tags.sort();
+        assert_eq!(tags, ["PAP:AMBER", "pap=amber"], "added, the old one kept (remove_substituted = 0)");
+        assert_eq!(attrs[0]["comment"], "proposed comment", "the edit proposal was accepted");
+        assert_eq!(attrs[1]["value"], "proposed.example");
+        assert_eq!(e["published"], true);
+    })
+    .await;
+}

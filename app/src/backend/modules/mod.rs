@@ -8,6 +8,7 @@ use engine::{ModuleContext, ModuleError, Registry};
 
 use crate::backend::{AppState, Principal};
 
+mod curation;
 mod edits;
 mod tag_operation;
 
@@ -34,7 +35,7 @@ impl RunContext {
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 7] = [
+    let modules: [Arc<dyn engine::Module>; 11] = [
         Arc::new(tag_operation::TagOperation::new()),
         Arc::new(edits::AttributeEditModule::ids_flag()),
         Arc::new(edits::AttributeEditModule::comment()),
@@ -42,6 +43,10 @@ pub fn register(registry: &mut Registry) {
         Arc::new(edits::PublishEvent::new()),
         Arc::new(edits::ReloadFullEvent::new()),
         Arc::new(edits::AddEventBlocklistEntry::new()),
+        Arc::new(curation::TagReplacement::generic()),
+        Arc::new(curation::TagReplacement::tlp()),
+        Arc::new(curation::TagReplacement::pap()),
+        Arc::new(curation::ProposalAction::new()),
     ];
     for m in modules {
         if let Err(e) = registry.register(m) {
