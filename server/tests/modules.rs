@@ -276,3 +276,50 @@ async fn curation_modules_normalise_tags_and_handle_proposals() {
     })
     .await;
 }
+
+/// `run-workflow` runs an ad-hoc workflow (scope `passed_event_ids`) on the event, whose own
+/// `tag_operation` tags it; the calling run sees the tag after the node.
+#[tokio::test]
+async fn run_workflow_runs_ad_hoc_workflows_on_the_event() {
+    for_each_backend(|app| async move {
+        for m in ["run-workflow", "tag_operation"] {
+            ok(post(&app, &format!("/workflows/toggleModule/{m}/1/0"), ADMIN_KEY, json!({})).await).await;
+        }
+        let added = ok(post(&app, "/workflows/add", ADMIN_KEY, json!({"Workflow": {"name": "Tagger", "data": ""}})).await).await;
+        let wf = &added["Workflow"];
+        let trigger = wf["trigger_id"].as_str().unwrap().to_owned();
+        let mut adhoc = wf["data"].clone();
+        adhoc["1"]["data"]["indexed_params"]["scope"] = json!("passed_event_ids");
+        adhoc["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        adhoc["2"] = action_node(2, "tag_operation", json!({"scope": "event", "action": "add", "locality": "global", "tags": ["from-adhoc"]}), 1, None);
+        ok(post(&app, &format!("/workflows/edit/{}", wf["id"].as_str().unwrap()), ADMIN_KEY, json!({"Workflow": {"data": adhoc}})).await).await;
+        ok(post(&app, &format!("/workflows/toggleModule/{trigger}/1/1"), ADMIN_KEY, json!({})).await).await;
+
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "run-workflow", json!({"workflows": [format!("{trigger} :: Tagger")], "input_data": "event_ids"}), 1, Some(3));
+        // Stops the publish only if the tag is not in the data after run-workflow.
+        graph["3"] = json!({"id": 3, "name": "IF :: Tag", "class": "block-type-if block-type-logic", "typenode": false,
+            "data": {"id": "tag-if", "name": "IF :: Tag", "module_type": "logic",
+                     "indexed_params": {"scope": "event", "condition": "in_or", "tags": ["from-adhoc"]},
+                     "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+            "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
+            "outputs": {"output_1": {"connections": []}, "output_2": {"connections": [{"node": "4", "output": "input_1"}]}},
+            "pos_x": 900, "pos_y": 0});
+        graph["4"] = json!({"id": 4, "name": "Stop execution", "class": "block-type-default", "typenode": false,
+            "data": {"id": "stop-execution", "name": "Stop execution", "module_type": "action", "indexed_params": {"message": "tag not seen"}},
+            "inputs": {"input_1": {"connections": [{"node": "3", "input": "output_2"}]}}, "outputs": [], "pos_x": 1200, "pos_y": 0});
+        install_workflow(&app, "event-publish", graph).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Nested"})).await).await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+        let view = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(tag_names(&view["Event"]["Tag"]), ["from-adhoc"]);
+        assert_eq!(view["Event"]["published"], true);
+        let nested = ok(get(&app, &format!("/workflows/logs?trigger_id={trigger}"), ADMIN_KEY).await).await;
+        assert_eq!(nested["WorkflowRun"][0]["outcome"], "success", "{nested}");
+    })
+    .await;
+}

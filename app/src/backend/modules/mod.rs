@@ -10,6 +10,7 @@ use crate::backend::{AppState, Principal};
 
 mod curation;
 mod edits;
+mod flow;
 mod tag_operation;
 
 /// What a module acting on the store needs: the application and the user it acts as (MISP's
@@ -35,7 +36,7 @@ impl RunContext {
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 11] = [
+    let modules: [Arc<dyn engine::Module>; 12] = [
         Arc::new(tag_operation::TagOperation::new()),
         Arc::new(edits::AttributeEditModule::ids_flag()),
         Arc::new(edits::AttributeEditModule::comment()),
@@ -47,6 +48,7 @@ pub fn register(registry: &mut Registry) {
         Arc::new(curation::TagReplacement::tlp()),
         Arc::new(curation::TagReplacement::pap()),
         Arc::new(curation::ProposalAction::new()),
+        Arc::new(flow::RunWorkflow::new()),
     ];
     for m in modules {
         if let Err(e) = registry.register(m) {
