@@ -3,8 +3,7 @@
 //! proposals in the data.
 use async_trait::async_trait;
 use engine::{
-    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
-    RoamingData,
+    Module, ModuleConfig, ModuleContext, ModuleError, ParamDescriptor, ParamType, RoamingData,
 };
 use regex::Regex;
 use serde_json::{json, Value};
@@ -72,11 +71,8 @@ pub struct TagReplacement {
 
 impl TagReplacement {
     fn with(id: &str, name: &str, description: &str, rule: Rule) -> Self {
-        let mut c = ModuleConfig::new(id, name, ModuleKind::Action);
-        c.description = description.into();
+        let mut c = super::action_config(id, name, description, true, true);
         c.icon = "tags".into();
-        c.expect_misp_core_format = true;
-        c.support_filters = true;
         c.params = vec![
             ParamDescriptor::new("scope", "Scope", ParamType::Select)
                 .default(json!("event"))
@@ -211,12 +207,15 @@ pub struct ProposalAction {
 
 impl ProposalAction {
     pub fn new() -> Self {
-        let mut c = ModuleConfig::new("proposal-action", "Proposal Action", ModuleKind::Action);
+        let mut c = super::action_config(
+            "proposal-action",
+            "Proposal Action",
+            "Accept or discard proposals",
+            true,
+            true,
+        );
         c.version = "0.2".into();
-        c.description = "Accept or discard proposals".into();
         c.icon = "check".into();
-        c.expect_misp_core_format = true;
-        c.support_filters = true;
         c.params = vec![
             ParamDescriptor::new("action", "Action", ParamType::Select)
                 .default(json!("accept"))

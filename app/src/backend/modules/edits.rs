@@ -6,13 +6,12 @@
 //! reloads the event into the roaming data so the next node sees the change.
 use async_trait::async_trait;
 use engine::{
-    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
-    RoamingData,
+    Module, ModuleConfig, ModuleContext, ModuleError, ParamDescriptor, ParamType, RoamingData,
 };
 use serde_json::{json, Value};
 
 use super::tag_operation::reload;
-use super::RunContext;
+use super::{action_config, RunContext};
 use crate::backend::services::{events, lists};
 
 /// The uuids of the attributes a filtering module acts on: the node's filters, else every
@@ -43,15 +42,6 @@ fn event_id(view: &Value) -> Option<String> {
     })
 }
 
-fn action(id: &str, name: &str, description: &str, core: bool, filters: bool) -> ModuleConfig {
-    let mut c = ModuleConfig::new(id, name, ModuleKind::Action);
-    c.description = description.into();
-    c.icon = "edit".into();
-    c.expect_misp_core_format = core;
-    c.support_filters = filters;
-    c
-}
-
 /// What an attribute edit module does to each matching attribute: the fields to save.
 enum AttributeEdit {
     IdsFlag,
@@ -66,7 +56,7 @@ pub struct AttributeEditModule {
 
 impl AttributeEditModule {
     pub fn ids_flag() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "attribute_ids_flag_operation",
             "Attribute IDS Flag operation",
             "Toggle or remove the IDS flag on selected attributes.",
@@ -86,7 +76,7 @@ impl AttributeEditModule {
     }
 
     pub fn comment() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "Module_attribute_comment_operation",
             "Attribute comment operation",
             "Set the Attribute's comment to the selected value.",
@@ -106,7 +96,7 @@ impl AttributeEditModule {
     }
 
     pub fn distribution() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "attribute_distribution_operation",
             "Attribute distribution operation",
             "Set the Attribute's distribution to the selected level.",
@@ -182,7 +172,7 @@ pub struct PublishEvent {
 
 impl PublishEvent {
     pub fn new() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "publish-event",
             "Publish Event",
             "Publish an Event in the context of the workflow",
@@ -232,7 +222,7 @@ pub struct ReloadFullEvent {
 
 impl ReloadFullEvent {
     pub fn new() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "reload-full-event",
             "Reload full Event",
             "Reload the full Event from the database, with all its attributes and objects.",
@@ -273,7 +263,7 @@ pub struct AddEventBlocklistEntry {
 
 impl AddEventBlocklistEntry {
     pub fn new() -> Self {
-        let mut c = action(
+        let mut c = action_config(
             "add_eventblocklist_entry",
             "Add Event Blocklist entry",
             "Create a new entry in the Event blocklist table",

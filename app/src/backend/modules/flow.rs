@@ -2,8 +2,7 @@
 //! run, synchronously, then reloads the event. Nested runs count towards the loop guard.
 use async_trait::async_trait;
 use engine::{
-    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
-    RoamingData,
+    Module, ModuleConfig, ModuleContext, ModuleError, ParamDescriptor, ParamType, RoamingData,
 };
 use serde_json::{json, Value};
 
@@ -17,11 +16,14 @@ pub struct RunWorkflow {
 
 impl RunWorkflow {
     pub fn new() -> Self {
-        let mut c = ModuleConfig::new("run-workflow", "Run Workflow", ModuleKind::Action);
-        c.description = "Run ad-hoc workflows with the selected data".into();
+        let mut c = super::action_config(
+            "run-workflow",
+            "Run Workflow",
+            "Run ad-hoc workflows with the selected data",
+            true,
+            true,
+        );
         c.icon = "play".into();
-        c.expect_misp_core_format = true;
-        c.support_filters = true;
         c.params = vec![
             ParamDescriptor::new("workflows", "Workflows", ParamType::Picker)
                 .multiple()

@@ -34,6 +34,23 @@ impl RunContext {
     }
 }
 
+/// The config of an action module: `core` when it expects MISP core format, `filters` when it
+/// honours the node's filtering conditions.
+pub(super) fn action_config(
+    id: &str,
+    name: &str,
+    description: &str,
+    core: bool,
+    filters: bool,
+) -> engine::ModuleConfig {
+    let mut c = engine::ModuleConfig::new(id, name, engine::ModuleKind::Action);
+    c.description = description.into();
+    c.icon = "edit".into();
+    c.expect_misp_core_format = core;
+    c.support_filters = filters;
+    c
+}
+
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
     let modules: [Arc<dyn engine::Module>; 12] = [

@@ -3,8 +3,7 @@
 //! event into the roaming data so the next node sees the change.
 use async_trait::async_trait;
 use engine::{
-    Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
-    RoamingData,
+    Module, ModuleConfig, ModuleContext, ModuleError, ParamDescriptor, ParamType, RoamingData,
 };
 use serde_json::{json, Value};
 
@@ -17,12 +16,15 @@ pub struct TagOperation {
 
 impl TagOperation {
     pub fn new() -> Self {
-        let mut c = ModuleConfig::new("tag_operation", "Tag operation", ModuleKind::Action);
+        let mut c = super::action_config(
+            "tag_operation",
+            "Tag operation",
+            "Add or remove tags on Event or Attributes.",
+            true,
+            true,
+        );
         c.version = "0.2".into();
-        c.description = "Add or remove tags on Event or Attributes.".into();
         c.icon = "tags".into();
-        c.expect_misp_core_format = true;
-        c.support_filters = true;
         c.params = vec![
             ParamDescriptor::new("scope", "Scope", ParamType::Select)
                 .default(json!("event"))
