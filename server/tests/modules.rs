@@ -323,3 +323,33 @@ async fn run_workflow_runs_ad_hoc_workflows_on_the_event() {
     })
     .await;
 }
+
+/// `add_to_warninglist` appends the matching attributes' values to a custom list.
+#[tokio::test]
+async fn add_to_warninglist_appends_matching_values() {
+    for_each_backend(|app| async move {
+        ok(post(&app, "/workflows/toggleModule/add_to_warninglist/1/0", ADMIN_KEY, json!({})).await).await;
+        let list = ok(post(&app, "/warninglists/add", ADMIN_KEY, json!({"name": "Seen domains", "description": "d",
+            "type": "string", "entries": "already.example"})).await).await;
+        let list_id = list["Warninglist"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, "/warninglists/toggleEnable", ADMIN_KEY, json!({"id": list_id, "enabled": true})).await).await;
+
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "add_to_warninglist", json!({"warninglist": list_id}), 1, None);
+        graph["2"]["data"]["saved_filters"] = json!({"selector": "Event._AttributeFlattened.{n}", "value": "domain", "operator": "equals", "path": "type"});
+        install_workflow(&app, "event-publish", graph).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Domains",
+            "Attribute": [{"type": "domain", "value": "new.example"}, {"type": "domain", "value": "already.example"},
+                          {"type": "ip-dst", "value": "192.0.2.9"}]})).await).await;
+        ok(post(&app, &format!("/events/publish/{}", ev["Event"]["id"].as_str().unwrap()), ADMIN_KEY, json!({})).await).await;
+        let view = ok(get(&app, &format!("/warninglists/view/{list_id}"), ADMIN_KEY).await).await;
+        let values: Vec<&str> = view["Warninglist"]["WarninglistEntry"].as_array().unwrap().iter().map(|e| e["value"].as_str().unwrap()).collect();
+        assert_eq!(values, ["already.example", "new.example"], "only new domain values, once");
+        let hits = ok(post(&app, "/warninglists/checkValue", ADMIN_KEY, json!(["new.example", "192.0.2.9"])).await).await;
+        assert!(hits.get("new.example").is_some() && hits.get("192.0.2.9").is_none(), "{hits}");
+    })
+    .await;
+}

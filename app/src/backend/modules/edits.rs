@@ -1,7 +1,7 @@
 //! Action modules that change attributes and events on the store (spec §5.2):
 //! `attribute_ids_flag_operation`, `Module_attribute_comment_operation`,
-//! `attribute_distribution_operation`, `publish-event`, `reload-full-event` and
-//! `add_eventblocklist_entry`. Each goes through the same services as the REST routes (so the
+//! `attribute_distribution_operation`, `publish-event`, `reload-full-event`,
+//! `add_eventblocklist_entry` and `add_to_warninglist`. Each goes through the same services as the REST routes (so the
 //! changes are validated, audited, and fire their own triggers one chain step deeper), then
 //! reloads the event into the roaming data so the next node sees the change.
 use async_trait::async_trait;
@@ -341,6 +341,70 @@ impl Module for AddEventBlocklistEntry {
                 ));
                 Ok(false)
             }
+            Err(e) => {
+                errors.push(e.to_string());
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// `add_to_warninglist`: appends the matching attributes' values to a custom warninglist.
+pub struct AddToWarninglist {
+    config: ModuleConfig,
+}
+
+impl AddToWarninglist {
+    pub fn new() -> Self {
+        let mut c = action_config(
+            "add_to_warninglist",
+            "Add to warninglist",
+            "Append attributes to an allowed warninglist.",
+            true,
+            true,
+        );
+        c.icon = "exclamation-triangle".into();
+        c.params = vec![
+            ParamDescriptor::new("warninglist", "Warninglist", ParamType::Picker)
+                .placeholder("Pick a warninglist"),
+        ];
+        Self { config: c }
+    }
+}
+
+#[async_trait]
+impl Module for AddToWarninglist {
+    fn config(&self) -> &ModuleConfig {
+        &self.config
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        data: &mut RoamingData,
+        errors: &mut Vec<String>,
+    ) -> Result<bool, ModuleError> {
+        let run = RunContext::of(ctx)?;
+        let view = ctx.view(data)?.into_owned();
+        let Ok(list_id) = ctx.param_str("warninglist", &view)?.trim().parse::<i32>() else {
+            errors.push("No warninglist selected".into());
+            return Ok(false);
+        };
+        let uuids = matching_attributes(ctx, &view)?;
+        let values: Vec<String> = view
+            .pointer("/Event/_AttributeFlattened")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a.get("uuid")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| uuids.iter().any(|w| w == u))
+            })
+            .filter_map(|a| a.get("value").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        match lists::append_entries(&run.state, &run.actor, list_id, &values).await {
+            Ok(_) => Ok(true),
             Err(e) => {
                 errors.push(e.to_string());
                 Ok(false)

@@ -53,7 +53,7 @@ pub(super) fn action_config(
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 12] = [
+    let modules: [Arc<dyn engine::Module>; 13] = [
         Arc::new(tag_operation::TagOperation::new()),
         Arc::new(edits::AttributeEditModule::ids_flag()),
         Arc::new(edits::AttributeEditModule::comment()),
@@ -61,6 +61,7 @@ pub fn register(registry: &mut Registry) {
         Arc::new(edits::PublishEvent::new()),
         Arc::new(edits::ReloadFullEvent::new()),
         Arc::new(edits::AddEventBlocklistEntry::new()),
+        Arc::new(edits::AddToWarninglist::new()),
         Arc::new(curation::TagReplacement::generic()),
         Arc::new(curation::TagReplacement::tlp()),
         Arc::new(curation::TagReplacement::pap()),

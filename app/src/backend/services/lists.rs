@@ -850,6 +850,66 @@ pub async fn edit_warninglist(
     Ok(json!({"Warninglist": warninglist_fields(&saved)}))
 }
 
+/// Adds `values` a custom list does not hold yet (the `add_to_warninglist` module); answers how
+/// many were added. Values the list's type cannot hold (a bad CIDR, a bad regex) are refused.
+pub async fn append_entries(
+    state: &AppState,
+    actor: &Principal,
+    list_id: i32,
+    values: &[String],
+) -> Result<usize, AppError> {
+    require_warninglist_editor(actor)?;
+    let txn = state.db.begin().await?;
+    let list = find_warninglist(&txn, &list_id.to_string()).await?;
+    if list.default {
+        return Err(AppError::Forbidden(
+            "Only custom warninglists can be extended.".into(),
+        ));
+    }
+    let known: std::collections::HashSet<String> = entries(&txn, list.id)
+        .await?
+        .into_iter()
+        .map(|e| e.value)
+        .collect();
+    let mut fresh: Vec<(String, Option<String>)> = Vec::new();
+    for v in values {
+        let v = v.trim();
+        if v.is_empty() || known.contains(v) || fresh.iter().any(|(f, _)| f == v) {
+            continue;
+        }
+        check_entry(&list.r#type, v).map_err(AppError::Invalid)?;
+        fresh.push((v.to_owned(), Some("Added from a workflow".to_owned())));
+    }
+    for chunk in fresh.chunks(500) {
+        warninglist_entry::Entity::insert_many(chunk.iter().map(|(value, comment)| {
+            warninglist_entry::ActiveModel {
+                id: NotSet,
+                warninglist_id: Set(list.id),
+                value: Set(value.clone()),
+                comment: Set(comment.clone()),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    if !fresh.is_empty() {
+        audit::record(
+            &txn,
+            Some(actor),
+            Entry::new(
+                "Warninglist",
+                list.id,
+                "edit",
+                format!("Warninglist ({}): {}", list.id, list.name),
+            )
+            .change(format!("{} entries added", fresh.len())),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(fresh.len())
+}
+
 /// `POST warninglists/delete/<id>`: removes a custom list with its entries.
 pub async fn delete_warninglist(
     state: &AppState,
