@@ -8,9 +8,7 @@ use engine::{
 use regex::Regex;
 use serde_json::{json, Value};
 
-use super::edits::matching_attributes;
-use super::tag_operation::reload;
-use super::RunContext;
+use super::{matching_attributes, reload, uuid_of, RunContext};
 use crate::backend::services::{events, proposals};
 
 /// How a replacement module rewrites a tag name (`None`: leave it).
@@ -155,17 +153,9 @@ impl Module for TagReplacement {
             }
         }
         if scope == "attribute" || scope == "all" {
-            let wanted = matching_attributes(ctx, &view)?;
-            for a in view
-                .pointer("/Event/_AttributeFlattened")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(uuid) = a.get("uuid").and_then(Value::as_str) {
-                    if wanted.iter().any(|w| w == uuid) {
-                        targets.push((uuid.to_owned(), names(a.get("Tag"))));
-                    }
+            for a in matching_attributes(ctx, &view)? {
+                if let Some(uuid) = uuid_of(a) {
+                    targets.push((uuid.to_owned(), names(a.get("Tag"))));
                 }
             }
         }
@@ -175,7 +165,9 @@ impl Module for TagReplacement {
                 let Some(new) = self.rule.replace(old) else {
                     continue;
                 };
-                match events::attach_tag(&run.state, &run.actor, uuid, &json!(new), local).await {
+                match events::attach_tag(&run.state, run.actor().await?, uuid, &json!(new), local)
+                    .await
+                {
                     Ok(_) => changed += 1,
                     Err(e) => {
                         errors.push(format!("{new} on {uuid}: {e}"));
@@ -184,7 +176,7 @@ impl Module for TagReplacement {
                 }
                 if remove {
                     if let Err(e) =
-                        events::remove_tag(&run.state, &run.actor, uuid, &json!(old)).await
+                        events::remove_tag(&run.state, run.actor().await?, uuid, &json!(old)).await
                     {
                         errors.push(format!("removing {old} from {uuid}: {e}"));
                     }
@@ -258,25 +250,16 @@ impl Module for ProposalAction {
             wanted.extend(ids(view.pointer("/Event/ShadowAttribute")));
         }
         if kind == "edit" || kind == "any" {
-            let matching = matching_attributes(ctx, &view)?;
-            for a in view
-                .pointer("/Event/_AttributeFlattened")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let uuid = a.get("uuid").and_then(Value::as_str).unwrap_or_default();
-                if matching.iter().any(|m| m == uuid) {
-                    wanted.extend(ids(a.get("ShadowAttribute")));
-                }
+            for a in matching_attributes(ctx, &view)? {
+                wanted.extend(ids(a.get("ShadowAttribute")));
             }
         }
         let mut handled = 0usize;
         for id in wanted {
             let outcome = if accept {
-                proposals::accept_proposal(&run.state, &run.actor, &id).await
+                proposals::accept_proposal(&run.state, run.actor().await?, &id).await
             } else {
-                proposals::discard_proposal(&run.state, &run.actor, &id).await
+                proposals::discard_proposal(&run.state, run.actor().await?, &id).await
             };
             match outcome {
                 Ok(_) => handled += 1,

@@ -10,37 +10,8 @@ use engine::{
 };
 use serde_json::{json, Value};
 
-use super::tag_operation::reload;
-use super::{action_config, RunContext};
+use super::{action_config, matching_attributes, reload, uuid_of, RunContext};
 use crate::backend::services::{events, lists};
-
-/// The uuids of the attributes a filtering module acts on: the node's filters, else every
-/// attribute of `Event._AttributeFlattened`.
-pub(super) fn matching_attributes(
-    ctx: &ModuleContext<'_>,
-    view: &Value,
-) -> Result<Vec<String>, ModuleError> {
-    let items: Vec<&Value> = match ctx.filtered(view)? {
-        Some(items) => items,
-        None => view
-            .pointer("/Event/_AttributeFlattened")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default(),
-    };
-    Ok(items
-        .iter()
-        .filter_map(|a| a.get("uuid").and_then(Value::as_str).map(str::to_owned))
-        .collect())
-}
-
-fn event_id(view: &Value) -> Option<String> {
-    view.pointer("/Event/id").and_then(|v| {
-        v.as_str()
-            .map(str::to_owned)
-            .or_else(|| v.as_i64().map(|n| n.to_string()))
-    })
-}
 
 /// What an attribute edit module does to each matching attribute: the fields to save.
 enum AttributeEdit {
@@ -152,8 +123,13 @@ impl Module for AttributeEditModule {
             }
         };
         let mut saved = 0usize;
-        for uuid in matching_attributes(ctx, &view)? {
-            match events::edit_attribute(&run.state, &run.actor, &uuid, changes.clone()).await {
+        for uuid in matching_attributes(ctx, &view)?
+            .into_iter()
+            .filter_map(uuid_of)
+        {
+            match events::edit_attribute(&run.state, run.actor().await?, uuid, changes.clone())
+                .await
+            {
                 Ok(_) => saved += 1,
                 Err(e) => errors.push(format!("Attribute {uuid}: {e}")),
             }
@@ -197,11 +173,11 @@ impl Module for PublishEvent {
         errors: &mut Vec<String>,
     ) -> Result<bool, ModuleError> {
         let run = RunContext::of(ctx)?;
-        let Some(id) = event_id(data.raw()) else {
+        let Some(id) = RunContext::event_id(data.raw()) else {
             errors.push("No event to publish (Event.id is missing).".into());
             return Ok(false);
         };
-        match events::set_published(&run.state, &run.actor, &id, true).await {
+        match events::set_published(&run.state, run.actor().await?, &id, true).await {
             Ok(ev) if ev.published => {
                 reload(run, data).await?;
                 Ok(true)
@@ -247,7 +223,7 @@ impl Module for ReloadFullEvent {
         errors: &mut Vec<String>,
     ) -> Result<bool, ModuleError> {
         let run = RunContext::of(ctx)?;
-        if event_id(data.raw()).is_none() {
+        if RunContext::event_id(data.raw()).is_none() {
             errors.push("No event to reload (Event.id is missing).".into());
             return Ok(false);
         }
@@ -327,7 +303,7 @@ impl Module for AddEventBlocklistEntry {
             "event_orgc": view.pointer("/Event/Orgc/name").and_then(Value::as_str).unwrap_or_default(),
             "comment": ctx.param_str("block_comment", &view)?,
         });
-        match lists::add_blocklist(&run.state, &run.actor, body).await {
+        match lists::add_blocklist(&run.state, run.actor().await?, body).await {
             Ok(answer)
                 if answer["result"]["successes"]
                     .as_array()
@@ -390,20 +366,11 @@ impl Module for AddToWarninglist {
             errors.push("No warninglist selected".into());
             return Ok(false);
         };
-        let uuids = matching_attributes(ctx, &view)?;
-        let values: Vec<String> = view
-            .pointer("/Event/_AttributeFlattened")
-            .and_then(Value::as_array)
+        let values: Vec<String> = matching_attributes(ctx, &view)?
             .into_iter()
-            .flatten()
-            .filter(|a| {
-                a.get("uuid")
-                    .and_then(Value::as_str)
-                    .is_some_and(|u| uuids.iter().any(|w| w == u))
-            })
             .filter_map(|a| a.get("value").and_then(Value::as_str).map(str::to_owned))
             .collect();
-        match lists::append_entries(&run.state, &run.actor, list_id, &values).await {
+        match lists::append_entries(&run.state, run.actor().await?, list_id, &values).await {
             Ok(_) => Ok(true),
             Err(e) => {
                 errors.push(e.to_string());

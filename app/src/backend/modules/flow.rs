@@ -6,8 +6,7 @@ use engine::{
 };
 use serde_json::{json, Value};
 
-use super::tag_operation::reload;
-use super::RunContext;
+use super::{reload, RunContext};
 use crate::backend::services::workflows;
 
 pub struct RunWorkflow {
@@ -72,11 +71,12 @@ impl Module for RunWorkflow {
             return Ok(false);
         }
         let max = run.state.workflows.max_chain_depth;
-        if run.actor.chain_depth > max {
+        let depth = run.actor().await?.chain_depth;
+        if depth > max {
             let message = format!(
                 "Run Workflow skipped: the chain of runs is deeper than the limit ({max})."
             );
-            tracing::warn!(depth = run.actor.chain_depth, max, "{message}");
+            tracing::warn!(depth, max, "{message}");
             errors.push(message);
             return Ok(false);
         }
@@ -108,7 +108,9 @@ impl Module for RunWorkflow {
                 continue;
             };
             let id = workflow.id.to_string();
-            match workflows::execute_workflow(&run.state, &run.actor, &id, input.clone()).await {
+            match workflows::execute_workflow(&run.state, run.actor().await?, &id, input.clone())
+                .await
+            {
                 Ok(result) if result["success"] == true => {}
                 Ok(result) => {
                     errors.push(format!("Workflow `{label}`: {}", result["outcome"]));

@@ -7,7 +7,7 @@ use engine::{
 };
 use serde_json::{json, Value};
 
-use super::RunContext;
+use super::{matching_attributes, reload, uuid_of, RunContext};
 use crate::backend::services::events;
 
 pub struct TagOperation {
@@ -89,24 +89,16 @@ impl Module for TagOperation {
             errors.push("No tag selected.".into());
             return Ok(false);
         }
-        // Targets: the event when anything matches (or there are no filters), or each matching
-        // attribute, by uuid.
-        let filtered = ctx.filtered(&view)?;
+        // Targets: each matching attribute, or the event when anything matches (or the node
+        // has no filters), by uuid.
         let targets: Vec<String> = if scope == "attribute" {
-            let items: Vec<&Value> = match &filtered {
-                Some(items) => items.clone(),
-                None => view
-                    .pointer("/Event/_AttributeFlattened")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().collect())
-                    .unwrap_or_default(),
-            };
-            items
-                .iter()
-                .filter_map(|a| a.get("uuid").and_then(Value::as_str).map(str::to_owned))
+            matching_attributes(ctx, &view)?
+                .into_iter()
+                .filter_map(uuid_of)
+                .map(str::to_owned)
                 .collect()
         } else {
-            let matches = filtered.as_ref().is_none_or(|items| !items.is_empty());
+            let matches = ctx.filtered(&view)?.is_none_or(|items| !items.is_empty());
             match view.pointer("/Event/uuid").and_then(Value::as_str) {
                 Some(uuid) if matches => vec![uuid.to_owned()],
                 _ => Vec::new(),
@@ -117,9 +109,10 @@ impl Module for TagOperation {
         for target in &targets {
             for tag in &tags {
                 let outcome = if action == "remove" {
-                    events::remove_tag(&run.state, &run.actor, target, &json!(tag)).await
+                    events::remove_tag(&run.state, run.actor().await?, target, &json!(tag)).await
                 } else {
-                    events::attach_tag(&run.state, &run.actor, target, &json!(tag), local).await
+                    events::attach_tag(&run.state, run.actor().await?, target, &json!(tag), local)
+                        .await
                 };
                 match outcome {
                     Ok(_) => done += 1,
@@ -134,31 +127,4 @@ impl Module for TagOperation {
         }
         Ok(done > 0)
     }
-}
-
-/// Replaces the roaming data with the stored event, in core format, keeping the keys the run
-/// added at the top level (path filters, `_`-prefixed data).
-pub(super) async fn reload(run: &RunContext, data: &mut RoamingData) -> Result<(), ModuleError> {
-    let Some(id) = data.raw().pointer("/Event/id").and_then(|v| {
-        v.as_str()
-            .map(str::to_owned)
-            .or_else(|| v.as_i64().map(|n| n.to_string()))
-    }) else {
-        return Ok(());
-    };
-    let fresh = events::view_event(&run.state, &run.actor, &id)
-        .await
-        .map_err(|e| ModuleError::Failed(format!("Could not reload the event: {e}")))?;
-    let mut reloaded = RoamingData::core_format(fresh)
-        .map_err(|e| ModuleError::Failed(format!("Could not reload the event: {e}")))?
-        .into_value();
-    if let (Value::Object(new), Value::Object(old)) = (&mut reloaded, data.raw()) {
-        for (k, v) in old {
-            if k != "Event" && !new.contains_key(k) {
-                new.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    data.set(reloaded);
-    Ok(())
 }

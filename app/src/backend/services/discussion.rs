@@ -24,6 +24,13 @@ use crate::error::AppError;
 /// Longest post accepted.
 const MAX_POST: usize = 65_535;
 
+/// The thread a post goes to: an existing one, or one to create (event id or 0, title,
+/// distribution).
+enum Thread {
+    Existing(i32),
+    New(i32, String, i16),
+}
+
 /// Where `posts/add` puts a post.
 #[derive(Debug, Clone, Copy)]
 pub enum PostTarget<'a> {
@@ -231,7 +238,7 @@ pub async fn add_post(
         )));
     }
     // Resolve the target first (reads; SQLite has one connection, held by a transaction).
-    let (existing, create, reply_to) = match target {
+    let (thread, reply_to) = match target {
         PostTarget::NewThread => {
             let title = m
                 .get("title")
@@ -254,20 +261,23 @@ pub async fn add_post(
                     _ => return Err(AppError::Invalid("distribution: expected 0 to 3.".into())),
                 },
             };
-            (None, Some((0, title, distribution)), 0)
+            (Thread::New(0, title, distribution), 0)
         }
         PostTarget::Event(r) => {
             let ev = visible_event(state, actor, r).await?;
             match event_thread(&state.db, ev.id).await? {
-                Some(t) => (Some(t), None, 0),
+                Some(t) => (Thread::Existing(t.id), 0),
                 None => {
                     let title = format!("Discussion about Event #{} ({})", ev.id, ev.info);
                     let title: String = title.chars().take(255).collect();
-                    (None, Some((ev.id, title, ev.distribution)), 0)
+                    (Thread::New(ev.id, title, ev.distribution), 0)
                 }
             }
         }
-        PostTarget::Thread(id) => (Some(readable_thread(state, actor, id).await?), None, 0),
+        PostTarget::Thread(id) => (
+            Thread::Existing(readable_thread(state, actor, id).await?.id),
+            0,
+        ),
         PostTarget::Post(id) => {
             let invalid = || AppError::NotFound("Invalid post.".into());
             let pid: i32 = id.parse().map_err(|_| invalid())?;
@@ -278,19 +288,18 @@ pub async fn add_post(
             let t = readable_thread(state, actor, &parent.thread_id.to_string())
                 .await
                 .map_err(|_| invalid())?;
-            (Some(t), None, parent.id)
+            (Thread::Existing(t.id), parent.id)
         }
     };
     let ts = now();
     let txn = state.db.begin().await?;
-    let thread_id = match (existing, create) {
-        (Some(t), _) => t.id,
-        (None, Some((event_id, title, distribution))) => {
+    let thread_id = match thread {
+        Thread::Existing(id) => id,
+        Thread::New(event_id, title, distribution) => {
             new_thread(&txn, actor, event_id, title, distribution, ts)
                 .await?
                 .id
         }
-        (None, None) => return Err(AppError::Internal),
     };
     let saved = post::ActiveModel {
         id: NotSet,

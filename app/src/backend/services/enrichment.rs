@@ -6,10 +6,9 @@
 //! attribute, with the module's name as `_module`; a `false` outcome cancels the query.
 use serde_json::{json, Map, Value};
 
-use super::events::{attribute_json, can_see, child_visible};
+use super::events::{attribute_json, visible_attribute};
 use super::settings::setting;
 use crate::backend::entities::attribute;
-use crate::backend::store::events as store;
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
 
@@ -135,26 +134,6 @@ pub async fn modules(state: &AppState) -> Result<Vec<ModuleInfo>, AppError> {
     ))
 }
 
-/// An attribute `actor` may see, with its event.
-async fn visible_attribute(
-    state: &AppState,
-    actor: &Principal,
-    id_or_uuid: &str,
-) -> Result<(attribute::Model, crate::backend::entities::event::Model), AppError> {
-    let invalid = || AppError::NotFound("Invalid attribute.".into());
-    let a = store::find_attribute(&state.db, id_or_uuid)
-        .await?
-        .filter(|a| !a.deleted)
-        .ok_or_else(invalid)?;
-    let ev = store::find_event(&state.db, &a.event_id.to_string())
-        .await?
-        .ok_or_else(invalid)?;
-    if !can_see(actor, &ev) || !child_visible(actor, &ev, a.distribution, a.sharing_group_id) {
-        return Err(invalid());
-    }
-    Ok((a, ev))
-}
-
 /// The request misp-modules expects for `module` on `a`.
 fn query_body(module: &ModuleInfo, a: &attribute::Model, event_id: i32) -> Value {
     let mut body = Map::new();
@@ -204,7 +183,7 @@ pub async fn query(
     attribute_ref: &str,
     module_name: &str,
 ) -> Result<Value, AppError> {
-    let (a, ev) = visible_attribute(state, actor, attribute_ref).await?;
+    let (a, ev) = visible_attribute(state, actor, attribute_ref, "Invalid attribute.").await?;
     let (base, timeout) = service(state).await?;
     let listed = parse_modules(&call(&base, timeout, "/modules", None).await?);
     let Some(module) = listed.iter().find(|m| m.name == module_name) else {
@@ -249,7 +228,7 @@ pub async fn hover(
     actor: &Principal,
     attribute_ref: &str,
 ) -> Result<Value, AppError> {
-    let (a, ev) = visible_attribute(state, actor, attribute_ref).await?;
+    let (a, ev) = visible_attribute(state, actor, attribute_ref, "Invalid attribute.").await?;
     let (base, timeout) = service(state).await?;
     let listed = parse_modules(&call(&base, timeout, "/modules", None).await?);
     let mut out = Map::new();

@@ -1716,6 +1716,28 @@ pub(super) async fn unpublish_and_touch(
     Ok(())
 }
 
+/// A live (not deleted) attribute `actor` may see, with its event; `missing` is the 404 message
+/// both when it does not exist and when it is hidden.
+pub(super) async fn visible_attribute(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+    missing: &str,
+) -> Result<(attribute::Model, event::Model), AppError> {
+    let invalid = || AppError::NotFound(missing.to_owned());
+    let a = store::find_attribute(&state.db, id_or_uuid)
+        .await?
+        .filter(|a| !a.deleted)
+        .ok_or_else(invalid)?;
+    let ev = visible_event(state, actor, &a.event_id.to_string())
+        .await
+        .map_err(|_| invalid())?;
+    if !child_visible(actor, &ev, a.distribution, a.sharing_group_id) {
+        return Err(invalid());
+    }
+    Ok((a, ev))
+}
+
 /// An attribute `actor` may change, with its event.
 async fn editable_attribute(
     state: &AppState,

@@ -1,6 +1,6 @@
 //! Parsing of loosely typed client input the way MISP clients send it: booleans and numbers as
 //! strings, optional UUIDs, bounded text.
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::AppError;
 
@@ -12,6 +12,35 @@ pub fn loose_bool(value: Option<&Value>) -> bool {
         Some(Value::String(s)) => matches!(s.as_str(), "1" | "true" | "on" | "yes"),
         _ => false,
     }
+}
+
+/// A field given as text or as a number (MISP clients send both), as text.
+pub fn field_text(m: &Map<String, Value>, key: &str) -> Option<String> {
+    match m.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A request body as a map: the object under the first of `models` it is wrapped in
+/// (`{"Warninglist": {...}}`), else the body itself; `null` is an empty body.
+pub fn unwrap_body(body: Value, models: &[&str]) -> Result<Map<String, Value>, AppError> {
+    let mut map = match body {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        _ => {
+            return Err(AppError::Invalid(
+                "The request body must be a JSON object.".into(),
+            ))
+        }
+    };
+    for model in models {
+        if let Some(Value::Object(inner)) = map.remove(*model) {
+            return Ok(inner);
+        }
+    }
+    Ok(map)
 }
 
 /// A trimmed text of at most `max` characters.

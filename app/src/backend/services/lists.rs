@@ -16,46 +16,11 @@ use sea_orm::{
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, diff, Entry};
-use super::input::optional_uuid;
+use super::events::read_only;
+use super::input::{field_text as text, optional_uuid, unwrap_body as unwrap};
 use crate::backend::entities::{event_blocklist, warninglist, warninglist_entry};
 use crate::backend::{misp_datetime, now, AppState, Principal};
 use crate::error::AppError;
-
-fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    match m.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// The object under one of `models` if the body is wrapped in it, else the body itself.
-fn unwrap(body: Value, models: &[&str]) -> Result<Map<String, Value>, AppError> {
-    let mut map = match body {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => {
-            return Err(AppError::Invalid(
-                "The request body must be a JSON object.".into(),
-            ))
-        }
-    };
-    for model in models {
-        if let Some(Value::Object(inner)) = map.remove(*model) {
-            return Ok(inner);
-        }
-    }
-    Ok(map)
-}
-
-fn read_only(actor: &Principal) -> Result<(), AppError> {
-    if actor.read_only {
-        Err(AppError::Forbidden("This API key is read only.".into()))
-    } else {
-        Ok(())
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Event blocklist

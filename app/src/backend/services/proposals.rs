@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{self, Entry};
 use super::events::{
-    attribute_diff, attribute_json, attribute_title, can_edit, child_visible, insert_attribute,
-    parse_attribute, read_only, reject, unpublish_and_touch, visible_event,
+    attribute_diff, attribute_json, attribute_title, can_edit, insert_attribute, parse_attribute,
+    read_only, reject, unpublish_and_touch, visible_attribute, visible_event,
 };
 use crate::backend::entities::{attribute, event, organisation, shadow_attribute};
 use crate::backend::store::{events as store, orgs};
@@ -104,21 +104,10 @@ pub async fn event_proposals(
 /// Only the proposal fields of `body` (wrapped as `ShadowAttribute`, `Attribute`, `Proposal`,
 /// `request`, or bare).
 fn proposal_body(body: Value) -> Result<Map<String, Value>, AppError> {
-    let mut m = match body {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => {
-            return Err(AppError::Invalid(
-                "The request body must be a JSON object.".into(),
-            ))
-        }
-    };
-    for model in ["ShadowAttribute", "Attribute", "Proposal", "request"] {
-        if let Some(Value::Object(inner)) = m.remove(model) {
-            m = inner;
-            break;
-        }
-    }
+    let mut m = super::input::unwrap_body(
+        body,
+        &["ShadowAttribute", "Attribute", "Proposal", "request"],
+    )?;
     m.retain(|k, _| PROPOSAL_FIELDS.contains(&k.as_str()));
     Ok(m)
 }
@@ -281,26 +270,6 @@ pub async fn add_proposal(
     Ok(json!({"ShadowAttribute": proposal_json(&saved)}))
 }
 
-/// An attribute `actor` may see, with its event.
-async fn visible_attribute(
-    state: &AppState,
-    actor: &Principal,
-    id_or_uuid: &str,
-) -> Result<(attribute::Model, event::Model), AppError> {
-    let invalid = || AppError::NotFound("Invalid Attribute.".into());
-    let a = store::find_attribute(&state.db, id_or_uuid)
-        .await?
-        .filter(|a| !a.deleted)
-        .ok_or_else(invalid)?;
-    let ev = visible_event(state, actor, &a.event_id.to_string())
-        .await
-        .map_err(|_| invalid())?;
-    if !child_visible(actor, &ev, a.distribution, a.sharing_group_id) {
-        return Err(invalid());
-    }
-    Ok((a, ev))
-}
-
 /// `POST shadowAttributes/edit/<attribute id|uuid>`: proposes new values for an attribute.
 pub async fn edit_proposal(
     state: &AppState,
@@ -309,7 +278,7 @@ pub async fn edit_proposal(
     body: Value,
 ) -> Result<Value, AppError> {
     may_propose(actor)?;
-    let (a, ev) = visible_attribute(state, actor, attribute_ref).await?;
+    let (a, ev) = visible_attribute(state, actor, attribute_ref, "Invalid Attribute.").await?;
     let given = proposal_body(body)?;
     if given.is_empty() {
         return Err(AppError::Invalid(format!(
@@ -344,7 +313,7 @@ pub async fn delete_proposal(
     attribute_ref: &str,
 ) -> Result<Value, AppError> {
     may_propose(actor)?;
-    let (a, ev) = match visible_attribute(state, actor, attribute_ref).await {
+    let (a, ev) = match visible_attribute(state, actor, attribute_ref, "Invalid Attribute.").await {
         Ok(found) => found,
         Err(AppError::NotFound(_)) => {
             return Ok(json!({"false": true, "errors": "Invalid Attribute."}))

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{self, diff, Entry};
 use super::events::{can_see, child_visible, editable_event, visible_event};
-use super::input::{loose_bool, optional_uuid};
+use super::input::{field_text as text, loose_bool, optional_uuid};
 use crate::backend::entities::{attribute, event, event_report, organisation, sighting};
 use crate::backend::{now, AppState, Principal};
 use crate::error::AppError;
@@ -23,14 +23,6 @@ fn body_map(body: Value, model: &str) -> Result<Map<String, Value>, AppError> {
         _ => Err(AppError::Invalid(format!(
             "The request body must be a JSON object (`{{\"{model}\": {{…}}}}` or the {model} itself)."
         ))),
-    }
-}
-
-fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    match m.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

@@ -20,30 +20,21 @@ use crate::backend::entities::{
 use crate::backend::{misp_datetime, now, AppState, Principal};
 use crate::error::AppError;
 
-/// The sharing groups organisation `org_id` belongs to or owns.
+/// The sharing groups organisation `org_id` belongs to (one query on every request, as the
+/// principal is loaded). The owner is always a member: [`add_group`] adds it and
+/// [`change_member`] never removes it, so membership alone answers.
 pub async fn org_sharing_groups(
     db: &impl ConnectionTrait,
     org_id: i32,
 ) -> Result<Vec<i32>, sea_orm::DbErr> {
     use sea_orm::QuerySelect;
-    let mut ids: Vec<i32> = sharing_group_org::Entity::find()
+    sharing_group_org::Entity::find()
         .select_only()
         .column(sharing_group_org::Column::SharingGroupId)
         .filter(sharing_group_org::Column::OrgId.eq(org_id))
         .into_tuple()
         .all(db)
-        .await?;
-    let owned: Vec<i32> = sharing_group::Entity::find()
-        .select_only()
-        .column(sharing_group::Column::Id)
-        .filter(sharing_group::Column::OrgId.eq(org_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    ids.extend(owned);
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+        .await
 }
 
 /// Checks that `actor` may share with each sharing group in `ids` (0 means none): a group their
@@ -212,11 +203,7 @@ pub async fn view_group(state: &AppState, actor: &Principal, id: &str) -> Result
 }
 
 fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    match m.get(key)? {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    super::input::field_text(m, key).map(|t| t.trim().to_owned())
 }
 
 fn body_map(body: Value) -> Result<Map<String, Value>, AppError> {

@@ -914,10 +914,7 @@ async fn execute_and_record(
     let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
     let clock = std::time::Instant::now();
     // Modules that act on the store do so as SYSTEM, one step down the chain (loop guard).
-    let context = crate::backend::modules::RunContext {
-        state: state.clone(),
-        actor: super::hooks::system_principal(state, actor.chain_depth).await?,
-    };
+    let context = crate::backend::modules::RunContext::new(state.clone(), actor.chain_depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
     let (report, captured) = if model.debug_enabled {
         let (engine, sink) = state.workflows.capturing_engine();
