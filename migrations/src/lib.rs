@@ -12,6 +12,7 @@ mod m20261128_000005_create_events;
 mod m20261128_000006_create_sightings_and_reports;
 mod m20261128_000007_create_audit_lists_proposals_posts;
 mod m20261128_000008_create_sharing_groups;
+mod m20261128_000009_log_chain_depth;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_create_sightings_and_reports::Migration),
             Box::new(m20261128_000007_create_audit_lists_proposals_posts::Migration),
             Box::new(m20261128_000008_create_sharing_groups::Migration),
+            Box::new(m20261128_000009_log_chain_depth::Migration),
         ]
     }
 }

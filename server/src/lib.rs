@@ -113,6 +113,11 @@ pub fn spawn_session_cleanup(
     })
 }
 
+/// Runs the `log-after-save` trigger on new audit-log rows, looking every `period`.
+pub fn spawn_log_hook(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(app::backend::services::hooks::follow_log(state, period))
+}
+
 /// Prunes the run log every `period` by the retention settings
 /// (`Plugin.Workflow_log_retention_days`, `Plugin.Workflow_log_max_runs`).
 pub fn spawn_run_log_prune(

@@ -99,6 +99,8 @@ async fn serve() -> anyhow::Result<()> {
         leptos_options,
         login_throttle: LoginThrottle::default(),
     };
+    app::backend::services::zmq::bind_if_enabled(&state).await;
+    let log_hook = server::spawn_log_hook(state.clone(), Duration::from_millis(250));
     let router = build_router(
         state,
         RouterOptions {
@@ -127,6 +129,7 @@ async fn serve() -> anyhow::Result<()> {
     .context("server error")?;
     cleanup.abort();
     prune.abort();
+    log_hook.abort();
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

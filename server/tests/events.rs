@@ -932,3 +932,105 @@ async fn sightings_and_event_reports() {
     })
     .await;
 }
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// With `Plugin.ZeroMQ_enable`, publishing sends the full event on the `misp_json` topic of the
+/// server's PUB socket (read by a real SUB socket); a port in use is refused when the setting
+/// changes, with nothing saved.
+#[tokio::test]
+async fn publishing_sends_the_event_on_zeromq() {
+    use zeromq::{Socket, SocketRecv};
+    for_each_backend(|app| async move {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        let port = free_port();
+        let set = |name: &'static str, value: Value| {
+            let app = &app;
+            async move {
+                post(
+                    app,
+                    &format!("/servers/serverSettingsEdit/{name}"),
+                    ADMIN_KEY,
+                    json!({"value": value}),
+                )
+                .await
+            }
+        };
+        ok(set("Plugin.ZeroMQ_port", json!(port)).await).await;
+        ok(set("Plugin.ZeroMQ_enable", json!(true)).await).await;
+        let refused = set("Plugin.ZeroMQ_port", json!(busy_port)).await;
+        assert_eq!(refused.status(), 400);
+        let message = refused.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            message.contains("Cannot bind the ZeroMQ publisher"),
+            "{message}"
+        );
+        let settings = ok(get(&app, "/servers/serverSettings", ADMIN_KEY).await).await;
+        let stored = settings["finalSettings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["setting"] == "Plugin.ZeroMQ_port")
+            .unwrap()["value"]
+            .clone();
+        assert_eq!(stored, json!(port), "the refused port was not saved");
+
+        let mut sub = zeromq::SubSocket::new();
+        sub.connect(&format!("tcp://127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        sub.subscribe("misp_json").await.unwrap();
+        let ev = ok(post(
+            &app,
+            "/events/add",
+            ADMIN_KEY,
+            json!({"info": "Shared on ZeroMQ",
+            "Attribute": [{"type": "domain", "value": "zmq.example"}]}),
+        )
+        .await)
+        .await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        // A subscriber misses what is sent before its subscription reaches the publisher
+        // (ZeroMQ's slow joiner): publish until a message arrives.
+        let mut frame = None;
+        for _ in 0..50 {
+            ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+            if let Ok(Ok(m)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), sub.recv()).await
+            {
+                frame = Some(String::from_utf8(m.get(0).unwrap().to_vec()).unwrap());
+                break;
+            }
+            ok(post(
+                &app,
+                &format!("/events/unpublish/{id}"),
+                ADMIN_KEY,
+                json!({}),
+            )
+            .await)
+            .await;
+        }
+        let frame = frame.expect("a misp_json message");
+        let (topic, body) = frame.split_once(' ').unwrap();
+        assert_eq!(topic, "misp_json");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["Event"]["uuid"], ev["Event"]["uuid"]);
+        assert_eq!(body["Event"]["Attribute"][0]["value"], "zmq.example");
+        assert_eq!(body["Event"]["published"], true);
+        drop(busy);
+        // Off again: the socket is released for the next backend's run.
+        ok(set("Plugin.ZeroMQ_enable", json!(false)).await).await;
+    })
+    .await;
+}

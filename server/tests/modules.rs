@@ -353,3 +353,101 @@ async fn add_to_warninglist_appends_matching_values() {
     })
     .await;
 }
+
+/// A misp-modules stand-in for the enrichment modules: `geo` (ip-dst ⇒ a country name, legacy
+/// shape) and `dns` (domain ⇒ an ip-dst). Records the module of each query.
+async fn enrichment_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::{get as get_route, post as post_route};
+    use axum::Json;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new()
+        .route("/modules", get_route(|| async {
+            Json(json!([
+                {"name": "geo", "type": "expansion", "mispattributes": {"input": ["ip-dst"], "output": ["text"]}},
+                {"name": "dns", "type": "expansion", "mispattributes": {"input": ["domain"], "output": ["ip-dst"]}}
+            ]))
+        }))
+        .route("/query", post_route(move |Json(body): Json<Value>| {
+            let record = record.clone();
+            async move {
+                let module = body["module"].as_str().unwrap_or_default().to_owned();
+                record.lock().unwrap().push(module.clone());
+                Json(match module.as_str() {
+                    "geo" => json!({"results": [{"types": ["text"], "values": ["France"]}]}),
+                    _ => json!({"results": [{"types": ["ip-dst"], "values": ["192.0.2.1"], "comment": "resolved"}]}),
+                })
+            }
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, seen)
+}
+
+/// The enrichment family on `event-publish`, each node feeding the next: warnings attached from
+/// the enabled warninglists (read by a comment template), a country from an enrichment module
+/// turned into a Country galaxy tag, the event enriched with a module's proposals, and its
+/// distribution set without touching its timestamp.
+#[tokio::test]
+async fn enrichment_modules_feed_the_next_nodes() {
+    for_each_backend(|app| async move {
+        let (port, seen) = enrichment_server().await;
+        for (name, value) in [("Plugin.Enrichment_services_enable", json!(true)), ("Plugin.Enrichment_services_port", json!(port))] {
+            ok(post(&app, &format!("/servers/serverSettingsEdit/{name}"), ADMIN_KEY, json!({"value": value})).await).await;
+        }
+        for m in ["attach-warninglist", "attach-enrichment", "assign_country", "Module_attribute_comment_operation",
+                  "enrich-event", "Module_event_distribution_operation"] {
+            ok(post(&app, &format!("/workflows/toggleModule/{m}/1/0"), ADMIN_KEY, json!({})).await).await;
+        }
+        let list = ok(post(&app, "/warninglists/add", ADMIN_KEY, json!({"name": "Documentation nets", "description": "RFC 5737",
+            "type": "cidr", "entries": "198.51.100.0/24"})).await).await;
+        ok(post(&app, "/warninglists/toggleEnable", ADMIN_KEY, json!({"id": list["Warninglist"]["id"], "enabled": true})).await).await;
+
+        let mut graph = red_gate("event-publish", "Event Publish", true);
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+        graph["2"] = action_node(2, "attach-warninglist", json!({"warninglists": ["ALL"]}), 1, Some(3));
+        graph["3"] = action_node(3, "attach-enrichment", json!({"modules": ["geo"]}), 2, Some(4));
+        graph["4"] = action_node(4, "assign_country", json!({"scope": "event", "locality": "global",
+            "hash_path": "enrichment.{n}.{n}.values.0"}), 3, Some(5));
+        graph["5"] = action_node(5, "Module_attribute_comment_operation",
+            json!({"comment": "warned by {{ Event.warnings[0].name }}"}), 4, Some(6));
+        graph["5"]["data"]["saved_filters"] = json!({"selector": "Event._AttributeFlattened.{n}", "value": "ip-dst", "operator": "equals", "path": "type"});
+        graph["6"] = action_node(6, "enrich-event", json!({"modules": "dns"}), 5, Some(7));
+        graph["7"] = action_node(7, "Module_event_distribution_operation", json!({"distribution": "1", "freeze": "freeze"}), 6, None);
+        install_workflow(&app, "event-publish", graph).await;
+
+        let ev = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Enriched by modules", "distribution": 0,
+            "Attribute": [{"type": "ip-dst", "value": "198.51.100.7"}, {"type": "domain", "value": "evil.example"}]})).await).await;
+        let id = ev["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/events/publish/{id}"), ADMIN_KEY, json!({})).await).await;
+        let run = &runs(&app, "event-publish").await[0];
+        assert_eq!(run["walk_result"]["executed_nodes"], json!([2, 3, 4, 5, 6, 7]), "{run}");
+        assert_eq!(run["outcome"], "success", "{run}");
+
+        let view = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        let e = &view["Event"];
+        assert_eq!(tag_names(&e["Tag"]), ["misp-galaxy:country=\"france\""]);
+        assert_eq!(e["Tag"][0]["local"], json!(0), "global locality");
+        let attrs = e["Attribute"].as_array().unwrap();
+        let by_value = |v: &str| attrs.iter().find(|a| a["value"] == v).unwrap_or_else(|| panic!("no {v} in {attrs:?}"));
+        assert_eq!(by_value("198.51.100.7")["comment"], "warned by Documentation nets");
+        assert_eq!(by_value("evil.example")["comment"], "", "the comment node's filter kept it out");
+        let added = by_value("192.0.2.1");
+        assert_eq!((added["type"].as_str(), added["category"].as_str(), added["comment"].as_str()),
+            (Some("ip-dst"), Some("Network activity"), Some("resolved")));
+        assert_eq!(attrs.len(), 3);
+        assert_eq!(e["distribution"], "1");
+        assert_eq!(e["published"], true);
+        assert_eq!(*seen.lock().unwrap(), ["geo", "dns"], "each module on the attributes it takes");
+
+        // An event without attributes is left alone by the distribution module.
+        let empty = ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Empty", "distribution": 0})).await).await;
+        let empty_id = empty["Event"]["id"].as_str().unwrap().to_owned();
+        ok(post(&app, &format!("/events/publish/{empty_id}"), ADMIN_KEY, json!({})).await).await;
+        let view = ok(get(&app, &format!("/events/view/{empty_id}"), ADMIN_KEY).await).await;
+        assert_eq!(view["Event"]["distribution"], "0");
+    })
+    .await;
+}

@@ -312,3 +312,84 @@ async fn the_tag_trigger_checks_its_parameters() {
     })
     .await;
 }
+
+/// `log-after-save` follows committed audit-log rows: not the history before a workflow
+/// listened, never rows about workflows or the log itself, and not rows written deeper in a
+/// chain of runs than the loop guard allows.
+#[tokio::test]
+async fn log_after_save_follows_committed_log_rows() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::NotSet, Set};
+    for_each_backend(|app| async move {
+        let (port, seen) = debug_sink().await;
+        ok(post(
+            &app,
+            "/servers/serverSettingsEdit/Plugin.Workflow_debug_url",
+            ADMIN_KEY,
+            json!({"value": format!("http://127.0.0.1:{port}")}),
+        )
+        .await)
+        .await;
+        ok(post(
+            &app,
+            "/events/add",
+            ADMIN_KEY,
+            json!({"info": "Before listening"}),
+        )
+        .await)
+        .await;
+        listen(&app, &["log-after-save"]).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            runs_of(&seen, "log-after-save"),
+            0,
+            "history and workflow rows do not fire"
+        );
+
+        ok(post(&app, "/events/add", ADMIN_KEY, json!({"info": "Logged"})).await).await;
+        let first = nth_run(&seen, "log-after-save", 0).await;
+        let row = &first["original"]["Log"];
+        assert_eq!(
+            (
+                row["model"].as_str(),
+                row["action"].as_str(),
+                row["email"].as_str()
+            ),
+            (Some("Event"), Some("add"), Some(ADMIN_EMAIL))
+        );
+        assert!(row["title"].as_str().unwrap().ends_with("Logged"), "{row}");
+        assert!(row.get("chain_depth").is_none(), "MISP's shape");
+
+        let write = |model: &'static str, depth: i16| {
+            let db = app.state.db.clone();
+            async move {
+                app::backend::entities::log::ActiveModel {
+                    id: NotSet,
+                    title: Set(format!("{model} at depth {depth}")),
+                    created: Set(0),
+                    model: Set(model.into()),
+                    model_id: Set(1),
+                    action: Set("edit".into()),
+                    user_id: Set(0),
+                    change: Set(String::new()),
+                    email: Set("SYSTEM".into()),
+                    org: Set("SYSTEM".into()),
+                    description: Set(String::new()),
+                    ip: Set(String::new()),
+                    chain_depth: Set(depth),
+                }
+                .insert(&db)
+                .await
+                .unwrap();
+            }
+        };
+        write("Attribute", 4).await; // deeper than the default limit (3): skipped
+        write("Workflow", 0).await;
+        write("Log", 0).await;
+        write("Tag", 3).await;
+        let second = nth_run(&seen, "log-after-save", 1).await;
+        assert_eq!(second["original"]["Log"]["title"], "Tag at depth 3");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(runs_of(&seen, "log-after-save"), 2);
+    })
+    .await;
+}

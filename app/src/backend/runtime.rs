@@ -274,8 +274,101 @@ pub struct WorkflowRuntime {
     pub listeners: Arc<Listeners>,
     /// Runs caused by runs deeper than this are skipped (the loop guard).
     pub max_chain_depth: u8,
+    /// The ZeroMQ publisher (`misp_json` for published events, `misp_json_workflow`).
+    pub zmq: ZmqPublisher,
     registry: Arc<Registry>,
     services: Services,
+}
+
+/// Messages waiting for the ZeroMQ socket; past this, new ones are dropped with a warning.
+const ZMQ_QUEUE: usize = 10_000;
+
+/// MISP's ZeroMQ publisher: one PUB socket, bound on first use at the endpoint the settings
+/// name (re-bound when they change), sending `<topic> <json>` frames as MISP's pub server does.
+/// Publishing never waits for the socket: messages go through a bounded queue to one task.
+pub struct ZmqPublisher {
+    queue: tokio::sync::mpsc::Sender<ZmqMessage>,
+}
+
+struct ZmqMessage {
+    endpoint: String,
+    frame: String,
+    bound: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+}
+
+impl ZmqPublisher {
+    pub fn start() -> Self {
+        use zeromq::{Socket, SocketSend};
+        let (queue, mut rx) = tokio::sync::mpsc::channel::<ZmqMessage>(ZMQ_QUEUE);
+        tokio::spawn(async move {
+            let mut socket: Option<(String, zeromq::PubSocket)> = None;
+            while let Some(m) = rx.recv().await {
+                if socket.as_ref().is_none_or(|(at, _)| *at != m.endpoint) {
+                    // The old socket stays bound until the new one is.
+                    let mut fresh = zeromq::PubSocket::new();
+                    match fresh.bind(&m.endpoint).await {
+                        Ok(_) => {
+                            tracing::info!(endpoint = %m.endpoint, "ZeroMQ publisher bound");
+                            if let Some((_, old)) = socket.replace((m.endpoint.clone(), fresh)) {
+                                drop(old.close().await);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(endpoint = %m.endpoint, error = %e, "ZeroMQ publisher could not bind");
+                            if let Some(tx) = m.bound {
+                                drop(tx.send(Err(e.to_string())));
+                            }
+                            continue;
+                        }
+                    }
+                }
+                if let Some(tx) = m.bound {
+                    drop(tx.send(Ok(())));
+                }
+                if m.frame.is_empty() {
+                    continue;
+                }
+                if let Some((_, s)) = socket.as_mut() {
+                    // A PUB socket without subscribers drops the message, as ZeroMQ does.
+                    if let Err(e) = s.send(zeromq::ZmqMessage::from(m.frame)).await {
+                        tracing::warn!(error = %e, "ZeroMQ publish failed");
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues `<topic> <payload>` for the socket at `endpoint` (`tcp://host:port`).
+    pub fn publish(&self, endpoint: String, topic: &str, payload: &serde_json::Value) {
+        let frame = format!("{topic} {payload}");
+        if self
+            .queue
+            .try_send(ZmqMessage {
+                endpoint,
+                frame,
+                bound: None,
+            })
+            .is_err()
+        {
+            tracing::warn!(topic, "ZeroMQ queue full: message dropped");
+        }
+    }
+
+    /// Binds the socket at `endpoint` now (without sending), answering whether it could.
+    pub async fn bind(&self, endpoint: String) -> Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(ZmqMessage {
+                endpoint,
+                frame: String::new(),
+                bound: Some(tx),
+            })
+            .await
+            .map_err(|_| "the ZeroMQ publisher has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the ZeroMQ publisher has stopped".to_owned())?
+    }
 }
 
 /// Largest node output kept in the run log for a debug run; larger data is replaced by a note.
@@ -367,6 +460,7 @@ impl WorkflowRuntime {
             modules,
             listeners,
             max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
+            zmq: ZmqPublisher::start(),
             registry,
             services,
         })

@@ -138,6 +138,14 @@ pub fn leptos_options() -> leptos::config::LeptosOptions {
         .build()
 }
 
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn serve(
     db: DatabaseConnection,
     options: RouterOptions,
@@ -151,10 +159,13 @@ async fn serve(
         leptos_options: leptos_options(),
         login_throttle: LoginThrottle::default(),
     };
+    let log_hook = server::spawn_log_hook(state.clone(), std::time::Duration::from_millis(50));
     let router = build_router(state.clone(), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
+        // The log follower stops with the server.
+        let _follower = AbortOnDrop(log_hook);
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

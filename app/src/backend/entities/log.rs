@@ -21,6 +21,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub ip: String,
+    /// How many workflow runs led to the change (0: a person or API client); not in MISP's
+    /// JSON, read by the `log-after-save` loop guard.
+    pub chain_depth: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ use crate::backend::{AppState, Principal};
 
 mod curation;
 mod edits;
+mod enrich;
 mod flow;
 mod tag_operation;
 
@@ -82,6 +83,20 @@ pub(super) fn matching_attributes<'v>(
     })
 }
 
+/// The names a picker parameter holds (one string or a list), trimmed, without empty ones.
+pub(super) fn picked(v: &Value) -> Vec<String> {
+    let one = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    match v {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
 /// An attribute's uuid.
 pub(super) fn uuid_of(a: &Value) -> Option<&str> {
     a.get("uuid").and_then(Value::as_str)
@@ -99,15 +114,76 @@ pub(super) async fn reload(run: &RunContext, data: &mut RoamingData) -> Result<(
     let mut reloaded = RoamingData::core_format(fresh)
         .map_err(|e| ModuleError::Failed(format!("Could not reload the event: {e}")))?
         .into_value();
-    if let (Value::Object(new), Value::Object(old)) = (&mut reloaded, data.raw()) {
+    carry_annotations(data.raw(), &mut reloaded);
+    data.set(reloaded);
+    Ok(())
+}
+
+/// Keeps what earlier nodes added to the data and the store does not hold: top-level keys (path
+/// filters, `_`-prefixed data), event keys (`warnings`) and attribute keys (`warnings`,
+/// `enrichment`, matched by uuid) missing from the reloaded event.
+fn carry_annotations(old: &Value, reloaded: &mut Value) {
+    let Value::Object(new) = reloaded else { return };
+    if let Value::Object(old) = old {
         for (k, v) in old {
             if k != "Event" && !new.contains_key(k) {
                 new.insert(k.clone(), v.clone());
             }
         }
     }
-    data.set(reloaded);
-    Ok(())
+    let Some(Value::Object(old_event)) = old.get("Event") else {
+        return;
+    };
+    let Some(Value::Object(new_event)) = new.get_mut("Event") else {
+        return;
+    };
+    for (k, v) in old_event {
+        if !new_event.contains_key(k) {
+            new_event.insert(k.clone(), v.clone());
+        }
+    }
+    let old_attributes: std::collections::HashMap<&str, &serde_json::Map<String, Value>> =
+        old_event
+            .get("_AttributeFlattened")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Some((uuid_of(a)?, a.as_object()?)))
+            .collect();
+    if old_attributes.is_empty() {
+        return;
+    }
+    let carry = |list: &mut Value| {
+        if let Value::Array(items) = list {
+            for a in items {
+                let Some(before) = uuid_of(a).and_then(|u| old_attributes.get(u)) else {
+                    continue;
+                };
+                if let Value::Object(a) = a {
+                    for (k, v) in before.iter() {
+                        if !a.contains_key(k) {
+                            a.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+        }
+    };
+    for (k, v) in new_event.iter_mut() {
+        match k.as_str() {
+            "Attribute" | "_AttributeFlattened" => carry(v),
+            "Object" => {
+                if let Value::Array(objects) = v {
+                    for o in objects {
+                        if let Some(list) = o.get_mut("Attribute") {
+                            carry(list);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The config of an action module: `core` when it expects MISP core format, `filters` when it
@@ -129,7 +205,7 @@ pub(super) fn action_config(
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 13] = [
+    let modules: [Arc<dyn engine::Module>; 18] = [
         Arc::new(tag_operation::TagOperation::new()),
         Arc::new(edits::AttributeEditModule::ids_flag()),
         Arc::new(edits::AttributeEditModule::comment()),
@@ -143,10 +219,49 @@ pub fn register(registry: &mut Registry) {
         Arc::new(curation::TagReplacement::pap()),
         Arc::new(curation::ProposalAction::new()),
         Arc::new(flow::RunWorkflow::new()),
+        Arc::new(enrich::AttachWarninglist::new()),
+        Arc::new(enrich::AttachEnrichment::new()),
+        Arc::new(enrich::EnrichEvent::new()),
+        Arc::new(enrich::AssignCountry::new()),
+        Arc::new(enrich::EventDistribution::new()),
     ];
     for m in modules {
         if let Err(e) = registry.register(m) {
             tracing::error!(error = ?e, "a store-backed module clashes with a built-in one");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_reload_keeps_what_earlier_nodes_attached() {
+        let old = json!({"_path": 1, "Event": {"id": "1", "warnings": [{"id": "3"}],
+            "Attribute": [{"uuid": "a", "value": "x", "enrichment": [1]}],
+            "_AttributeFlattened": [{"uuid": "a", "value": "x", "enrichment": [1]},
+                                    {"uuid": "b", "warnings": [2]}]}});
+        let mut fresh = json!({"Event": {"id": "1", "Tag": [],
+            "Attribute": [{"uuid": "a", "value": "y"}],
+            "Object": [{"Attribute": [{"uuid": "b"}]}],
+            "_AttributeFlattened": [{"uuid": "a", "value": "y"}, {"uuid": "b"}]}});
+        carry_annotations(&old, &mut fresh);
+        assert_eq!(fresh["_path"], 1);
+        assert_eq!(fresh["Event"]["warnings"], json!([{"id": "3"}]));
+        assert_eq!(
+            fresh["Event"]["Attribute"][0],
+            json!({"uuid": "a", "value": "y", "enrichment": [1]}),
+            "stored fields win, annotations are kept"
+        );
+        assert_eq!(
+            fresh["Event"]["Object"][0]["Attribute"][0]["warnings"],
+            json!([2])
+        );
+        assert_eq!(
+            fresh["Event"]["_AttributeFlattened"][1]["warnings"],
+            json!([2])
+        );
     }
 }

@@ -7,7 +7,7 @@ use engine::{
 };
 use serde_json::{json, Value};
 
-use super::{matching_attributes, reload, uuid_of, RunContext};
+use super::{matching_attributes, picked, reload, uuid_of, RunContext};
 use crate::backend::services::events;
 
 pub struct TagOperation {
@@ -51,22 +51,6 @@ impl Default for TagOperation {
     }
 }
 
-fn tag_names(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|t| {
-                t.as_str()
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-            })
-            .collect(),
-        Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_owned()],
-        _ => Vec::new(),
-    }
-}
-
 #[async_trait]
 impl Module for TagOperation {
     fn config(&self) -> &ModuleConfig {
@@ -84,7 +68,7 @@ impl Module for TagOperation {
         let scope = ctx.param_str("scope", &view)?;
         let action = ctx.param_str("action", &view)?;
         let locality = ctx.param_str("locality", &view)?;
-        let tags = tag_names(&ctx.param_raw("tags"));
+        let tags = picked(&ctx.param_raw("tags"));
         if tags.is_empty() {
             errors.push("No tag selected.".into());
             return Ok(false);

@@ -71,9 +71,14 @@ pub async fn record(
     actor: Option<&Principal>,
     entry: Entry,
 ) -> Result<(), sea_orm::DbErr> {
-    let (user_id, email, org) = match actor {
-        Some(p) => (p.user.id, p.user.email.clone(), p.org.name.clone()),
-        None => (0, "SYSTEM".to_owned(), "SYSTEM".to_owned()),
+    let (user_id, email, org, depth) = match actor {
+        Some(p) => (
+            p.user.id,
+            p.user.email.clone(),
+            p.org.name.clone(),
+            i16::from(p.chain_depth),
+        ),
+        None => (0, "SYSTEM".to_owned(), "SYSTEM".to_owned(), 0),
     };
     log::ActiveModel {
         id: NotSet,
@@ -88,6 +93,7 @@ pub async fn record(
         org: Set(org),
         description: Set(String::new()),
         ip: Set(String::new()),
+        chain_depth: Set(depth),
     }
     .insert(db)
     .await?;

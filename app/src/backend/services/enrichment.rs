@@ -221,6 +221,195 @@ pub async fn query(
     }))
 }
 
+/// The enrichment server as workflow modules use it: its modules, listed once per run.
+pub struct Enricher {
+    base: String,
+    timeout: std::time::Duration,
+    pub modules: Vec<ModuleInfo>,
+}
+
+impl Enricher {
+    /// Lists the modules of the configured server (refused when enrichment is off).
+    pub async fn connect(state: &AppState) -> Result<Self, AppError> {
+        let (base, timeout) = service(state).await?;
+        let modules = parse_modules(&call(&base, timeout, "/modules", None).await?);
+        Ok(Self {
+            base,
+            timeout,
+            modules,
+        })
+    }
+
+    /// The enrichment (expansion or hover) module called `name`.
+    pub fn module(&self, name: &str) -> Option<&ModuleInfo> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name && m.kinds.iter().any(|k| k == "expansion" || k == "hover"))
+    }
+
+    /// Queries `module` on `attribute` (an attribute's JSON: `type`, `value`, `uuid`) of `ev`,
+    /// after the `enrichment-before-query` trigger let it; answers the module's `results`.
+    pub async fn query(
+        &self,
+        state: &AppState,
+        actor: &Principal,
+        ev: &crate::backend::entities::event::Model,
+        module: &ModuleInfo,
+        attribute: &Value,
+    ) -> Result<Value, AppError> {
+        let mut body = Map::new();
+        body.insert("module".into(), json!(module.name));
+        body.insert("event_id".into(), json!(ev.id.to_string()));
+        if module.standard {
+            body.insert("attribute".into(), attribute.clone());
+        } else {
+            let kind = attribute["type"].as_str().unwrap_or_default();
+            body.insert(kind.to_owned(), attribute["value"].clone());
+            body.insert("attribute_uuid".into(), attribute["uuid"].clone());
+        }
+        body.insert("config".into(), json!({}));
+        before_query(state, actor, ev, &module.name).await?;
+        let answer = call(
+            &self.base,
+            self.timeout,
+            "/query",
+            Some(&Value::Object(body)),
+        )
+        .await?;
+        Ok(answer.get("results").cloned().unwrap_or(Value::Null))
+    }
+}
+
+/// Whether `module` takes attributes of `kind`.
+pub fn takes(module: &ModuleInfo, kind: &str) -> bool {
+    module.inputs.iter().any(|t| t == kind)
+}
+
+/// The attributes and objects a module's `results` propose, as `events/add` bodies: MISP's
+/// legacy shape (`[{types, values, categories?, comment?, to_ids?}]`, one attribute per value
+/// of the first type) or `misp_standard` (`{"Attribute": [...], "Object": [...]}`).
+pub fn proposed(results: &Value) -> (Vec<Value>, Vec<Value>) {
+    let first = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => a.first().cloned(),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.clone()),
+    };
+    let many = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other.clone()],
+    };
+    match results {
+        Value::Array(items) => {
+            let mut attributes = Vec::new();
+            for r in items {
+                let Some(kind) = first(r.get("types").or_else(|| r.get("type"))) else {
+                    continue;
+                };
+                for value in many(r.get("values").or_else(|| r.get("value"))) {
+                    let value = match value {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        _ => continue,
+                    };
+                    let mut a = json!({"type": kind, "value": value,
+                        "comment": r.get("comment").cloned().unwrap_or(json!(""))});
+                    if let Some(c) = first(r.get("categories")) {
+                        a["category"] = c;
+                    }
+                    if let Some(t) = r.get("to_ids") {
+                        a["to_ids"] = t.clone();
+                    }
+                    attributes.push(a);
+                }
+            }
+            (attributes, Vec::new())
+        }
+        Value::Object(m) => (many(m.get("Attribute")), many(m.get("Object"))),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// MISP's event enrichment (the `enrich-event` module): queries `module_name` on each attribute
+/// of event `event_ref` that it takes (only those in `only`, when given) and adds what it
+/// proposes to the event, skipping values the event already holds. Answers how many
+/// attributes were added; `errors` gets what could not be added.
+pub async fn enrich_event(
+    state: &AppState,
+    actor: &Principal,
+    event_ref: &str,
+    module_name: &str,
+    only: Option<&[String]>,
+    errors: &mut Vec<String>,
+) -> Result<usize, AppError> {
+    let enricher = Enricher::connect(state).await?;
+    let Some(module) = enricher.module(module_name) else {
+        return Err(AppError::NotFound(format!(
+            "The misp-modules server has no enrichment module `{module_name}`."
+        )));
+    };
+    let ev = super::events::editable_event(state, actor, event_ref).await?;
+    let doc = super::events::view_event(state, actor, &ev.id.to_string()).await?;
+    let mut attributes: Vec<Value> = Vec::new();
+    if let Some(list) = doc.pointer("/Event/Attribute").and_then(Value::as_array) {
+        attributes.extend(list.iter().cloned());
+    }
+    if let Some(objects) = doc.pointer("/Event/Object").and_then(Value::as_array) {
+        for o in objects {
+            if let Some(list) = o.get("Attribute").and_then(Value::as_array) {
+                attributes.extend(list.iter().cloned());
+            }
+        }
+    }
+    let mut known: std::collections::HashSet<(String, String)> = attributes
+        .iter()
+        .map(|a| {
+            (
+                a["type"].as_str().unwrap_or_default().to_owned(),
+                a["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let event_id = ev.id.to_string();
+    let mut added = 0usize;
+    for a in &attributes {
+        let kind = a["type"].as_str().unwrap_or_default();
+        let uuid = a["uuid"].as_str().unwrap_or_default();
+        if !takes(module, kind) || only.is_some_and(|o| !o.iter().any(|u| u == uuid)) {
+            continue;
+        }
+        let results = enricher.query(state, actor, &ev, module, a).await?;
+        let (new_attributes, new_objects) = proposed(&results);
+        for n in new_attributes {
+            let key = (
+                n["type"].as_str().unwrap_or_default().to_owned(),
+                n["value"].as_str().unwrap_or_default().to_owned(),
+            );
+            if known.contains(&key) {
+                continue;
+            }
+            match super::events::add_attributes(state, actor, &event_id, n).await {
+                Ok(_) => {
+                    known.insert(key);
+                    added += 1;
+                }
+                Err(e) => errors.push(format!("{} {}: {e}", key.0, key.1)),
+            }
+        }
+        for o in new_objects {
+            let count = o
+                .get("Attribute")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            match super::events::add_object(state, actor, &event_id, o).await {
+                Ok(_) => added += count,
+                Err(e) => errors.push(format!("Object: {e}")),
+            }
+        }
+    }
+    Ok(added)
+}
+
 /// `attributes/hoverEnrichment/<id>`: every hover module that takes the attribute's type, as
 /// `{"<module>": results}`; a module that fails gives `{"error": …}` in its place.
 pub async fn hover(

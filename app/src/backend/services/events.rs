@@ -1266,6 +1266,19 @@ pub async fn edit_event(
     id_or_uuid: &str,
     body: Value,
 ) -> Result<Value, AppError> {
+    edit_event_with(state, actor, id_or_uuid, body, false).await
+}
+
+/// [`edit_event`]; with `freeze`, the event keeps its timestamp and published state (what the
+/// `Module_event_distribution_operation` module's "Freeze timestamp and keep published state"
+/// asks for), otherwise it is touched and unpublished as MISP does on every edit.
+pub async fn edit_event_with(
+    state: &AppState,
+    actor: &Principal,
+    id_or_uuid: &str,
+    body: Value,
+    freeze: bool,
+) -> Result<Value, AppError> {
     let ev = editable_event(state, actor, id_or_uuid).await?;
     let obj = unwrap_model(body, "Event")?;
     let mut errors = Vec::new();
@@ -1361,8 +1374,10 @@ pub async fn edit_event(
         next.locked = loose_bool(obj.get("locked"));
     }
     // An edited event is no longer the published one (MISP unpublishes on edit).
-    next.published = false;
-    next.timestamp = ts;
+    if !freeze {
+        next.published = false;
+        next.timestamp = ts;
+    }
     let action = format!("events/edit/{}", ev.id);
     before_event_save(state, actor, &next, &tags, &action).await?;
     let txn = state.db.begin().await?;
@@ -1605,6 +1620,9 @@ pub async fn set_published(
         ev.id
     );
     event_saved(state, actor, ev.id, &action);
+    if publish {
+        super::zmq::event_published(state, actor, &updated);
+    }
     Ok(updated)
 }
 

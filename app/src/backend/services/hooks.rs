@@ -236,3 +236,118 @@ pub async fn full_event(
 ) -> Result<Value, AppError> {
     super::events::event_document(state, &elevated(actor), ev).await
 }
+
+/// How long an id skipped by the log follower is looked for again: on PostgreSQL a transaction
+/// that took a lower id can commit after a higher one.
+const LOG_GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// At most this many skipped ids are remembered (a rolled-back bulk insert leaves many).
+const LOG_GAP_MAX: usize = 1_000;
+
+/// The `log-after-save` trigger (spec §3): follows the audit log and runs the listening workflow
+/// on each new committed row, `{"Log": {...}}`, except rows about workflows and the log itself
+/// (MISP's loop guard). Reading committed rows (rather than hooking each writer) means a
+/// rolled-back change never fires. Each run acts with the chain depth the row was written at,
+/// so a workflow whose actions write log rows stops at the configured depth. When no workflow
+/// listens, a tick costs one in-memory lookup; history before the listener appeared is skipped.
+pub async fn follow_log(state: AppState, every: std::time::Duration) {
+    use crate::backend::entities::log;
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    let mut cursor: Option<i32> = None;
+    let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !listens(&state, "log-after-save") {
+            cursor = None;
+            gaps.clear();
+            continue;
+        }
+        let Some(last) = cursor else {
+            let newest = log::Entity::find()
+                .select_only()
+                .column_as(log::Column::Id.max(), "max")
+                .into_tuple::<Option<i32>>()
+                .one(&state.db)
+                .await;
+            match newest {
+                Ok(max) => cursor = Some(max.flatten().unwrap_or(0)),
+                Err(e) => tracing::warn!(error = %e, "log-after-save: could not read the log"),
+            }
+            continue;
+        };
+        let mut wanted = Condition::any().add(log::Column::Id.gt(last));
+        if !gaps.is_empty() {
+            wanted = wanted.add(log::Column::Id.is_in(gaps.keys().copied().collect::<Vec<_>>()));
+        }
+        let rows = match log::Entity::find()
+            .filter(wanted)
+            .order_by_asc(log::Column::Id)
+            .limit(500)
+            .all(&state.db)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "log-after-save: could not read the log");
+                continue;
+            }
+        };
+        let mut next = last;
+        for row in rows {
+            if gaps.remove(&row.id).is_none() {
+                let seen_at = Instant::now();
+                for missing in (next + 1)..row.id {
+                    if gaps.len() >= LOG_GAP_MAX {
+                        break;
+                    }
+                    gaps.insert(missing, seen_at);
+                }
+                next = next.max(row.id);
+            }
+            if row.model == "Log" || row.model == "Workflow" {
+                continue;
+            }
+            let actor = match log_actor(&state, &row).await {
+                Ok(actor) => actor,
+                Err(e) => {
+                    tracing::warn!(error = %e, log = row.id, "log-after-save: no user to run as");
+                    continue;
+                }
+            };
+            let data = json!({"Log": super::audit::log_json(&row)});
+            fire(
+                &state,
+                "log-after-save",
+                format!("logs/{}", row.id),
+                &actor,
+                move |_| async move { Ok(Some(data)) },
+            );
+        }
+        cursor = Some(next);
+        gaps.retain(|_, seen| seen.elapsed() < LOG_GAP_WAIT);
+    }
+}
+
+/// Who a `log-after-save` run acts for: the row's user, or SYSTEM for the system's own rows,
+/// at the chain depth the row was written at.
+async fn log_actor(
+    state: &AppState,
+    row: &crate::backend::entities::log::Model,
+) -> Result<Principal, AppError> {
+    let depth = u8::try_from(row.chain_depth).unwrap_or(u8::MAX);
+    let found = if row.user_id > 0 {
+        super::auth::principal_for_user_id(&state.db, row.user_id).await?
+    } else {
+        None
+    };
+    let mut actor = match found {
+        Some(p) => p,
+        None => system_principal(state, 0).await?,
+    };
+    actor.chain_depth = depth;
+    Ok(actor)
+}

@@ -1074,6 +1074,58 @@ pub fn matching_entry<'a>(
     found.map(|e| e.value.as_str())
 }
 
+/// The enabled warninglists with their entries, by id.
+pub async fn enabled_lists(
+    state: &AppState,
+) -> Result<Vec<(warninglist::Model, Vec<warninglist_entry::Model>)>, AppError> {
+    let lists = warninglist::Entity::find()
+        .filter(warninglist::Column::Enabled.eq(true))
+        .order_by_asc(warninglist::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut loaded = Vec::with_capacity(lists.len());
+    for w in lists {
+        let e = entries(&state.db, w.id).await?;
+        loaded.push((w, e));
+    }
+    Ok(loaded)
+}
+
+/// The warnings MISP attaches to an attribute of `kind` with `value` (its `warnings` list):
+/// one `{value, match, warninglist_id, warninglist_name, warninglist_category}` per list that
+/// applies to the type and matches the value or, for composite values, one of its parts.
+pub fn attribute_warnings(
+    lists: &[(warninglist::Model, Vec<warninglist_entry::Model>)],
+    kind: &str,
+    value: &str,
+) -> Vec<Value> {
+    let parts: Vec<&str> = if kind.contains('|') {
+        value.split('|').collect()
+    } else {
+        vec![value]
+    };
+    let mut out = Vec::new();
+    for (w, e) in lists {
+        let types = matching_attributes(w);
+        if !types.is_empty() && !types.iter().any(|t| t == kind || t == "ALL") {
+            continue;
+        }
+        if let Some((part, hit)) = parts
+            .iter()
+            .find_map(|p| matching_entry(&w.r#type, e, p).map(|m| (*p, m)))
+        {
+            out.push(json!({
+                "value": part,
+                "match": hit,
+                "warninglist_id": w.id.to_string(),
+                "warninglist_name": w.name,
+                "warninglist_category": w.category,
+            }));
+        }
+    }
+    out
+}
+
 /// `POST warninglists/checkValue` with a list of values (or one): `{"<value>": [{"id", "name",
 /// "matched"}]}` for the values an enabled list matches, `[]` when none does.
 pub async fn check_values(state: &AppState, body: Value) -> Result<Value, AppError> {
@@ -1088,16 +1140,7 @@ pub async fn check_values(state: &AppState, body: Value) -> Result<Value, AppErr
         },
         other => values_of(other)?,
     };
-    let lists = warninglist::Entity::find()
-        .filter(warninglist::Column::Enabled.eq(true))
-        .order_by_asc(warninglist::Column::Id)
-        .all(&state.db)
-        .await?;
-    let mut loaded = Vec::with_capacity(lists.len());
-    for w in lists {
-        let e = entries(&state.db, w.id).await?;
-        loaded.push((w, e));
-    }
+    let loaded = enabled_lists(state).await?;
     let mut out = Map::new();
     for value in values {
         let value = value.trim().to_owned();
@@ -1225,6 +1268,41 @@ mod tests {
         );
         let parsed = parse_entries(&json!(["a", {"value": "b", "comment": "c"}]), &mut errors);
         assert_eq!(parsed[1], ("b".to_owned(), Some("c".to_owned())));
+    }
+
+    #[test]
+    fn attribute_warnings_respect_the_lists_types_and_composite_values() {
+        let list = |id: i32, kind: &str, types: &str, values: &[&str]| {
+            (
+                warninglist::Model {
+                    id,
+                    name: format!("list {id}"),
+                    r#type: kind.into(),
+                    description: String::new(),
+                    version: 1,
+                    enabled: true,
+                    default: false,
+                    category: "false_positive".into(),
+                    matching_attributes: types.into(),
+                },
+                entries(values),
+            )
+        };
+        let lists = [
+            list(1, "cidr", r#"["ALL"]"#, &["198.51.100.0/24"]),
+            list(2, "string", r#"["domain"]"#, &["198.51.100.7"]),
+            list(3, "hostname", "[]", &["example.org"]),
+        ];
+        let w = attribute_warnings(&lists, "ip-dst", "198.51.100.7");
+        assert_eq!(w.len(), 1, "list 2 is for domains only: {w:?}");
+        assert_eq!(w[0]["warninglist_id"], "1");
+        assert_eq!(w[0]["match"], "198.51.100.0/24");
+        let w = attribute_warnings(&lists, "domain|ip", "www.example.org|192.0.2.1");
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0]["warninglist_id"].as_str(), w[0]["value"].as_str()),
+            (Some("3"), Some("www.example.org"))
+        );
     }
 
     #[test]

@@ -19,3 +19,4 @@ pub mod search;
 pub mod settings;
 pub mod sharing_groups;
 pub mod workflows;
+pub mod zmq;

@@ -23,6 +23,8 @@ pub enum SettingType {
     },
     /// The id of an existing organisation.
     OrgId,
+    /// A host name or IP address to bind or connect to (no scheme, no port).
+    Host,
 }
 
 /// One setting's definition.
@@ -127,7 +129,21 @@ pub fn definitions(state: &AppState) -> Vec<SettingDef> {
             json!(false),
             Boolean,
             2,
-            "Publish on ZeroMQ (push-zmq module, misp_json topic).",
+            "Publish on ZeroMQ: published events on `misp_json`, the push-zmq module on `misp_json_workflow`.",
+        ),
+        def(
+            "Plugin.ZeroMQ_host",
+            json!("127.0.0.1"),
+            Host,
+            2,
+            "Address the ZeroMQ publisher binds (tcp).",
+        ),
+        def(
+            "Plugin.ZeroMQ_port",
+            json!(50000),
+            port,
+            2,
+            "Port the ZeroMQ publisher binds.",
         ),
         def(
             "Security.rest_client_enable_arbitrary_urls",
@@ -212,6 +228,25 @@ pub async fn validate_value(
             }
             Ok(json!(n))
         }
+        SettingType::Host => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| invalid("expected a host name or IP address"))?
+                .trim();
+            let ok = !s.is_empty()
+                && s.len() <= 253
+                && (s.parse::<std::net::IpAddr>().is_ok()
+                    || s.split('.').all(|label| {
+                        !label.is_empty()
+                            && label.len() <= 63
+                            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    }));
+            if ok {
+                Ok(json!(s))
+            } else {
+                Err(invalid("expected a host name or IP address"))
+            }
+        }
         SettingType::Url => {
             let s = value
                 .as_str()
@@ -270,7 +305,7 @@ pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value,
                 "level": d.level,
                 "type": match d.kind {
                     SettingType::Boolean => "boolean",
-                    SettingType::Url => "string",
+                    SettingType::Url | SettingType::Host => "string",
                     SettingType::Integer { .. } | SettingType::OrgId => "numeric",
                 },
             })
@@ -294,6 +329,9 @@ pub async fn edit_setting(
         .ok_or_else(|| AppError::NotFound(format!("Unknown setting `{name}`.")))?;
     let value = validate_value(state, &def, value).await?;
     let before = current_value(state, &def).await?;
+    if def.name.starts_with("Plugin.ZeroMQ_") {
+        bind_zmq_before_saving(state, &def.name, &value).await?;
+    }
     let txn = state.db.begin().await?;
     store::upsert_setting(&txn, &def.name, &value).await?;
     // Secrets (keys, passwords, tokens) are recorded as changed, never by value.
@@ -323,4 +361,47 @@ pub async fn edit_setting(
         super::hooks::refresh_listeners(state).await;
     }
     Ok(value)
+}
+
+/// A change that leaves ZeroMQ on binds the publisher at the resulting endpoint first, so a
+/// port in use is refused with nothing saved and subscribers can connect before the first
+/// message.
+async fn bind_zmq_before_saving(
+    state: &AppState,
+    name: &str,
+    value: &Value,
+) -> Result<(), AppError> {
+    let current = |n: &'static str| async move {
+        if n == name {
+            Ok::<_, AppError>(Some(value.clone()))
+        } else {
+            setting(state, n).await
+        }
+    };
+    let on = current("Plugin.ZeroMQ_enable")
+        .await?
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    if !on {
+        return Ok(());
+    }
+    let host = current("Plugin.ZeroMQ_host")
+        .await?
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let port = current("Plugin.ZeroMQ_port")
+        .await?
+        .and_then(|v| v.as_i64())
+        .unwrap_or(50000);
+    let endpoint = super::zmq::endpoint_for(&host, port);
+    state
+        .workflows
+        .zmq
+        .bind(endpoint.clone())
+        .await
+        .map_err(|e| {
+            AppError::Invalid(format!(
+                "Cannot bind the ZeroMQ publisher at {endpoint}: {e}"
+            ))
+        })
 }
