@@ -20,7 +20,12 @@ use leptos_router::{path, SsrMode};
 
 use components::layout::Shell;
 use pages::{
-    admin::AdminPage, api_keys::ApiKeysPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    admin::AdminPage,
+    api_keys::ApiKeysPage,
+    events::{EventPage, EventsPage},
+    home::HomePage,
+    login::LoginPage,
+    not_found::NotFound,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -67,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/users/keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/administration") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
+                    <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async />
                 </Routes>
             </Shell>
         </Router>

@@ -78,3 +78,115 @@ pub struct AdminOverview {
     pub orgs: Vec<OrgRow>,
     pub roles: Vec<RoleRow>,
 }
+
+/// A tag as the Events pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChip {
+    pub name: String,
+    /// `#rrggbb`.
+    pub colour: String,
+    pub local: bool,
+}
+
+/// A row of the event index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub id: String,
+    pub info: String,
+    pub date: String,
+    pub org: String,
+    pub published: bool,
+    pub attribute_count: String,
+    pub distribution: String,
+    pub tags: Vec<TagChip>,
+}
+
+/// One page of the event index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventList {
+    pub rows: Vec<EventRow>,
+    pub page: u64,
+    /// Whether a next page exists.
+    pub more: bool,
+}
+
+/// An attribute on the event page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeRow {
+    pub id: String,
+    pub uuid: String,
+    pub kind: String,
+    pub category: String,
+    pub value: String,
+    pub to_ids: bool,
+    pub comment: String,
+    pub distribution: String,
+    pub tags: Vec<TagChip>,
+}
+
+/// An object with its attributes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectView {
+    pub id: String,
+    pub name: String,
+    pub meta_category: String,
+    pub attributes: Vec<AttributeRow>,
+}
+
+/// An event report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub id: String,
+    pub name: String,
+    pub content: String,
+}
+
+/// A proposal (shadow attribute), for a new attribute or against an existing one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    pub id: String,
+    pub kind: String,
+    pub category: String,
+    pub value: String,
+    pub comment: String,
+    pub org: String,
+    /// The attribute it would change (empty: a new attribute).
+    pub attribute_id: String,
+}
+
+/// A post of the event's discussion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostView {
+    pub id: String,
+    pub author: String,
+    pub date: String,
+    pub contents: String,
+}
+
+/// Everything the event page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetail {
+    pub id: String,
+    pub uuid: String,
+    pub info: String,
+    pub date: String,
+    pub org: String,
+    pub orgc: String,
+    pub published: bool,
+    pub publish_timestamp: i64,
+    pub timestamp: i64,
+    pub distribution: String,
+    pub threat_level: String,
+    pub analysis: String,
+    pub tags: Vec<TagChip>,
+    pub attributes: Vec<AttributeRow>,
+    pub objects: Vec<ObjectView>,
+    pub reports: Vec<ReportView>,
+    pub proposals: Vec<ProposalView>,
+    pub posts: Vec<PostView>,
+    /// Whether the viewer may change the event (add, edit, tag, publish).
+    pub can_edit: bool,
+    /// MISP's attribute types and categories, for the attribute forms.
+    pub types: Vec<String>,
+    pub categories: Vec<String>,
+}

@@ -52,8 +52,8 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         label: "Events",
-        href: "/events/index",
-        ready: false,
+        href: "/events",
+        ready: true,
         admin_only: false,
     },
     Section {

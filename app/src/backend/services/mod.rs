@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod describe_types;
 pub mod discussion;
 pub mod enrichment;
+pub mod event_pages;
 pub mod events;
 pub mod hooks;
 pub mod input;
