@@ -1,6 +1,6 @@
 //! `events/add` of an event with 1,000 attributes, and `events/view` of it, through the real
 //! router over HTTP on a temporary SQLite file (issue: MISP core objects, performance); the cost
-//! of hooks on the write path (issue: triggers).
+//! of hooks on the write path and of the publish gate (issue: triggers).
 //! Run: `cargo bench -p server --bench events`.
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -96,6 +96,47 @@ fn bench(c: &mut Criterion) {
     group.bench_function("attributes_add_with_listener", |b| {
         b.to_async(&rt).iter(|| add_attribute(&app, next()))
     });
+    group.finish();
+
+    // `events/publish` without and with the publish gate (a blocking `event-publish` workflow:
+    // IF tlp:red on the event or an attribute ⇒ stop), at 10 / 1,000 / 10,000 attributes
+    // (issue: triggers). The events carry tlp:green / tlp:white, so the gate lets them through.
+    let sizes = [10usize, 1_000, 10_000];
+    let ids: Vec<String> = sizes
+        .iter()
+        .map(|n| {
+            let body = serde_json::to_vec(&event(*n)).expect("json");
+            let ev: Value = serde_json::from_slice(&rt.block_on(add(&app, body))).expect("json");
+            ev["Event"]["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    let publish = |app: &common::TestApp, id: &str| {
+        let request = app
+            .api
+            .post(app.url(&format!("/events/publish/{id}.json")))
+            .header("authorization", common::ADMIN_KEY)
+            .json(&json!({}));
+        async move {
+            let r = request.send().await.expect("send");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("body")
+        }
+    };
+    let mut group = c.benchmark_group("publish");
+    group.sample_size(10);
+    for gate in [false, true] {
+        if gate {
+            rt.block_on(common::install_workflow(
+                &app,
+                "event-publish",
+                common::red_gate("event-publish", "Event Publish", true),
+            ));
+        }
+        for (n, id) in sizes.iter().zip(&ids) {
+            let name = format!("{}/{n}", if gate { "gate_on" } else { "gate_off" });
+            group.bench_function(name, |b| b.to_async(&rt).iter(|| publish(&app, id)));
+        }
+    }
     group.finish();
 }
 
