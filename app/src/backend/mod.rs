@@ -4,6 +4,7 @@
 //! binary uses the same services for MISP's REST routes.
 pub mod entities;
 pub mod modules;
+pub mod outbound;
 pub mod password;
 pub mod principal;
 pub mod runtime;

@@ -276,6 +276,8 @@ pub struct WorkflowRuntime {
     pub max_chain_depth: u8,
     /// The ZeroMQ publisher (`misp_json` for published events, `misp_json_workflow`).
     pub zmq: ZmqPublisher,
+    /// HTTP clients for modules that call the outside world, with the outbound rules.
+    pub outbound: crate::backend::outbound::Outbound,
     registry: Arc<Registry>,
     services: Services,
 }
@@ -461,6 +463,7 @@ impl WorkflowRuntime {
             listeners,
             max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
             zmq: ZmqPublisher::start(),
+            outbound: crate::backend::outbound::Outbound::new(),
             registry,
             services,
         })

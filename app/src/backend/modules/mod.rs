@@ -14,6 +14,8 @@ mod curation;
 mod edits;
 mod enrich;
 mod flow;
+mod mail;
+mod outward;
 mod tag_operation;
 
 /// What a module acting on the store needs: the application and the user it acts as (MISP's
@@ -205,7 +207,7 @@ pub(super) fn action_config(
 
 /// Adds the store-backed modules to `registry`.
 pub fn register(registry: &mut Registry) {
-    let modules: [Arc<dyn engine::Module>; 18] = [
+    let modules: [Arc<dyn engine::Module>; 25] = [
         Arc::new(tag_operation::TagOperation::new()),
         Arc::new(edits::AttributeEditModule::ids_flag()),
         Arc::new(edits::AttributeEditModule::comment()),
@@ -224,6 +226,13 @@ pub fn register(registry: &mut Registry) {
         Arc::new(enrich::EnrichEvent::new()),
         Arc::new(enrich::AssignCountry::new()),
         Arc::new(enrich::EventDistribution::new()),
+        Arc::new(outward::Webhook::new()),
+        Arc::new(outward::MsTeamsWebhook::new()),
+        Arc::new(outward::TelegramSendAlert::new()),
+        Arc::new(outward::SplunkHecExport::new()),
+        Arc::new(outward::PushZmq::new()),
+        Arc::new(mail::SendMail::mail()),
+        Arc::new(mail::SendMail::log_mail()),
     ];
     for m in modules {
         if let Err(e) = registry.register(m) {

@@ -25,6 +25,15 @@ pub enum SettingType {
     OrgId,
     /// A host name or IP address to bind or connect to (no scheme, no port).
     Host,
+    /// Host names, addresses and networks (`10.0.0.0/8`), separated by commas, spaces or lines;
+    /// empty for none.
+    HostList,
+    /// Free text (at most 1,000 characters, no line breaks); may be empty.
+    Text,
+    /// One of the listed values.
+    Choice(&'static [&'static str]),
+    /// An e-mail address.
+    Email,
 }
 
 /// One setting's definition.
@@ -153,6 +162,57 @@ pub fn definitions(state: &AppState) -> Vec<SettingDef> {
             "Allow webhook-family modules to call arbitrary URLs.",
         ),
         def(
+            "Security.outbound_allowed_hosts",
+            json!(""),
+            HostList,
+            1,
+            "Hosts and networks action modules may call (commas or lines; a name allows its sub-domains). Empty: any public address. Internal addresses (loopback, private, link-local) are called only when listed here.",
+        ),
+        def(
+            "Plugin.Workflow_outbound_timeout",
+            json!(10),
+            timeout,
+            2,
+            "Seconds an action module waits for a webhook, Telegram or Splunk answer.",
+        ),
+        def(
+            "MISP.email",
+            json!("flowgate@localhost.localdomain"),
+            Email,
+            1,
+            "The address mails from workflows (send-mail, send-log-mail) are sent from.",
+        ),
+        def(
+            "SMTP.host",
+            json!("127.0.0.1"),
+            Host,
+            1,
+            "SMTP server the mail modules send through.",
+        ),
+        def("SMTP.port", json!(25), port, 1, "SMTP server port."),
+        def(
+            "SMTP.tls",
+            json!("none"),
+            Choice(&["none", "starttls", "tls"]),
+            1,
+            "SMTP encryption: none, STARTTLS, or TLS from the start (implicit, port 465).",
+        ),
+        def(
+            "SMTP.username",
+            json!(""),
+            Text,
+            2,
+            "SMTP user name (empty: no authentication).",
+        ),
+        def("SMTP.password", json!(""), Text, 2, "SMTP password."),
+        def(
+            "Plugin.Telegram_api_url",
+            json!("https://api.telegram.org"),
+            Url,
+            2,
+            "Telegram Bot API base URL (for a proxy or a local Bot API server).",
+        ),
+        def(
             "MISP.host_org_id",
             json!(0),
             OrgId,
@@ -247,6 +307,35 @@ pub async fn validate_value(
                 Err(invalid("expected a host name or IP address"))
             }
         }
+        SettingType::Text => {
+            let s = value.as_str().ok_or_else(|| invalid("expected text"))?;
+            if s.chars().count() > 1000 || s.contains(['\n', '\r']) {
+                return Err(invalid("expected one line of at most 1,000 characters"));
+            }
+            Ok(json!(s))
+        }
+        SettingType::Choice(options) => match value.as_str() {
+            Some(s) if options.contains(&s) => Ok(json!(s)),
+            _ => Err(invalid(&format!("expected one of {}", options.join(", ")))),
+        },
+        SettingType::Email => {
+            let s = value.as_str().unwrap_or_default().trim();
+            let ok = s.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !s.contains(char::is_whitespace)
+            });
+            if ok {
+                Ok(json!(s))
+            } else {
+                Err(invalid("expected an e-mail address"))
+            }
+        }
+        SettingType::HostList => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| invalid("expected host names, addresses or networks"))?;
+            crate::backend::outbound::parse_rules(s).map_err(|e| invalid(&e))?;
+            Ok(json!(s.trim()))
+        }
         SettingType::Url => {
             let s = value
                 .as_str()
@@ -282,6 +371,14 @@ pub async fn current_value(state: &AppState, def: &SettingDef) -> Result<Value, 
         .unwrap_or_else(|| def.default.clone()))
 }
 
+/// Settings holding a secret (keys, passwords, tokens): never listed or logged by value.
+fn is_secret(name: &str) -> bool {
+    let lowered = name.to_lowercase();
+    ["key", "password", "token", "secret"]
+        .iter()
+        .any(|w| lowered.contains(w))
+}
+
 /// MISP's `GET /servers/serverSettings` (the workflow-related part): `{"finalSettings": […]}`.
 pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value, AppError> {
     actor.require_site_admin()?;
@@ -293,10 +390,14 @@ pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value,
     let rows: Vec<Value> = definitions(state)
         .into_iter()
         .map(|d| {
-            let value = stored
+            let mut value = stored
                 .get(&d.name)
                 .cloned()
                 .unwrap_or_else(|| d.default.clone());
+            // A stored secret is never sent back, only whether one is set.
+            if is_secret(&d.name) && value.as_str().is_some_and(|v| !v.is_empty()) {
+                value = json!("********");
+            }
             json!({
                 "setting": d.name,
                 "value": value,
@@ -305,7 +406,12 @@ pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value,
                 "level": d.level,
                 "type": match d.kind {
                     SettingType::Boolean => "boolean",
-                    SettingType::Url | SettingType::Host => "string",
+                    SettingType::Url
+                    | SettingType::Host
+                    | SettingType::HostList
+                    | SettingType::Text
+                    | SettingType::Choice(_)
+                    | SettingType::Email => "string",
                     SettingType::Integer { .. } | SettingType::OrgId => "numeric",
                 },
             })
@@ -335,11 +441,7 @@ pub async fn edit_setting(
     let txn = state.db.begin().await?;
     store::upsert_setting(&txn, &def.name, &value).await?;
     // Secrets (keys, passwords, tokens) are recorded as changed, never by value.
-    let lowered = def.name.to_lowercase();
-    let secret = ["key", "password", "token", "secret"]
-        .iter()
-        .any(|w| lowered.contains(w));
-    let change = if secret {
+    let change = if is_secret(&def.name) {
         "value changed".to_owned()
     } else {
         super::audit::diff([(def.name.as_str(), before.to_string(), value.to_string())])
