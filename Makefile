@@ -16,7 +16,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(HOME)/.cargo/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test tools wasm-opt e2e-deps pymisp-deps build-debug build-release unit e2e pymisp fmt lint clean
+.PHONY: run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
 
 # Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
 # mean what they mean in a shell file, not what make would make of them.
@@ -25,7 +25,7 @@ run: tools wasm-opt build-release
 	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=flowgate \
 	  exec ./target/release/server
 
-test: tools e2e-deps pymisp-deps unit build-debug e2e pymisp
+test: tools e2e-deps pymisp-deps misp-modules-deps unit build-debug e2e pymisp
 
 ## Tools, pinned; each installed only when missing or at another version.
 tools:
@@ -62,6 +62,18 @@ pymisp-deps:
 	  cp end2end/pymisp/requirements.txt $(PYMISP_VENV)/requirements.txt; \
 	fi
 
+# A real misp-modules server for the action-module tests (its `testaction` module), in a
+# virtualenv, reinstalled when the pin changes. The tests start it on a free loopback port.
+MISP_MODULES_VENV := $(TOOLS)/misp-modules-venv
+MISP_MODULES_VERSION := 3.1.1
+misp-modules-deps:
+	@command -v python3 >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3 python3-venv; }
+	@if [ "$$(cat $(MISP_MODULES_VENV)/version 2>/dev/null)" != "$(MISP_MODULES_VERSION)" ]; then \
+	  rm -rf $(MISP_MODULES_VENV) && python3 -m venv $(MISP_MODULES_VENV) && \
+	  $(MISP_MODULES_VENV)/bin/pip install --quiet --disable-pip-version-check misp-modules==$(MISP_MODULES_VERSION) && \
+	  echo $(MISP_MODULES_VERSION) > $(MISP_MODULES_VENV)/version; \
+	fi
+
 ## Builds.
 build-debug:
 	cargo leptos build
@@ -71,7 +83,7 @@ build-release:
 
 ## Tests.
 unit:
-	cargo test --workspace
+	FLOWGATE_MISP_MODULES_BIN=$(MISP_MODULES_VENV)/bin/misp-modules cargo test --workspace
 
 e2e:
 	cd end2end && FLOWGATE_SERVER_BIN=$(CURDIR)/target/debug/server npx playwright test

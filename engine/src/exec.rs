@@ -338,6 +338,11 @@ impl Engine {
         &self.registry
     }
 
+    /// The module registry, shared.
+    pub fn registry_arc(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
     /// Validates `graph` (spec §10) and readies it to run; a graph with errors is refused.
     pub fn prepare(&self, workflow: WorkflowInfo, graph: Graph) -> Result<Prepared, Validation> {
         let validation = validate(&graph, &self.registry, self.services.switches.as_ref());

@@ -100,6 +100,7 @@ async fn serve() -> anyhow::Result<()> {
         login_throttle: LoginThrottle::default(),
     };
     app::backend::services::zmq::bind_if_enabled(&state).await;
+    app::backend::services::action_modules::refresh_in_background(&state);
     let log_hook = server::spawn_log_hook(state.clone(), Duration::from_millis(250));
     let router = build_router(
         state,

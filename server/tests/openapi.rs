@@ -82,6 +82,8 @@ async fn every_documented_operation_is_served_and_every_route_documented() {
         ("POST", "/workflows/checkGraph"),
         ("POST", "/workflows/moduleStatelessExecution/{module_id}"),
         ("GET", "/workflows/rebuildRedis"),
+        ("POST", "/workflows/refreshModules"),
+        ("GET", "/workflows/moduleServers"),
         ("GET", "/workflows/logs"),
         ("GET", "/workflows/logs/{run_id}"),
         ("GET", "/workflowBlueprints/index"),

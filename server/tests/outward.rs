@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
-use common::{for_each_backend, install_workflow, ok, post, red_gate, TestApp, ADMIN_KEY};
+use common::{for_each_backend, ok, post, run_module_on, TestApp, ADMIN_KEY};
 use serde_json::{json, Value};
 
 /// What the sink saw: method, path, headers, body.
@@ -71,43 +71,6 @@ async fn set(app: &TestApp, name: &str, value: Value) -> reqwest::Response {
 /// Runs a one-action workflow (`module` with `params`) on `data` through executeWorkflow.
 async fn run_module(app: &TestApp, module: &str, params: Value, data: Value) -> Value {
     run_module_on(app, "event-publish", module, params, data).await
-}
-
-/// [`run_module`] on the workflow of `trigger`.
-async fn run_module_on(
-    app: &TestApp,
-    trigger: &str,
-    module: &str,
-    params: Value,
-    data: Value,
-) -> Value {
-    let mut graph = red_gate(trigger, trigger, false);
-    graph.as_object_mut().unwrap().retain(|k, _| k == "1");
-    graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
-    graph["2"] = json!({"id": 2, "name": module, "class": "block-type-default", "typenode": false,
-        "data": {"id": module, "name": module, "module_type": "action", "indexed_params": params,
-                 "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
-        "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
-        "outputs": {"output_1": {"connections": []}}, "pos_x": 300, "pos_y": 0});
-    let id = install_workflow(app, trigger, graph).await;
-    ok(post(
-        app,
-        &format!("/workflows/toggleModule/{module}/1/0"),
-        ADMIN_KEY,
-        json!({}),
-    )
-    .await)
-    .await;
-    post(
-        app,
-        &format!("/workflows/executeWorkflow/{id}"),
-        ADMIN_KEY,
-        data,
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
 }
 
 fn event() -> Value {

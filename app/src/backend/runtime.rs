@@ -269,7 +269,8 @@ impl Listeners {
 }
 
 pub struct WorkflowRuntime {
-    pub engine: Engine,
+    /// The engine over the current registry; replaced when discovered modules change.
+    engine: RwLock<Arc<Engine>>,
     pub modules: Arc<ModuleStates>,
     pub listeners: Arc<Listeners>,
     /// Runs caused by runs deeper than this are skipped (the loop guard).
@@ -278,8 +279,9 @@ pub struct WorkflowRuntime {
     pub zmq: ZmqPublisher,
     /// HTTP clients for modules that call the outside world, with the outbound rules.
     pub outbound: crate::backend::outbound::Outbound,
-    registry: Arc<Registry>,
     services: Services,
+    /// Modules found on misp-modules servers, and what each server answered.
+    pub discovered: RwLock<crate::backend::services::action_modules::Discovery>,
 }
 
 /// Messages waiting for the ZeroMQ socket; past this, new ones are dropped with a warning.
@@ -436,9 +438,7 @@ impl WorkflowRuntime {
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
         };
-        let mut registry = Registry::builtin();
-        crate::backend::modules::register(&mut registry);
-        let registry = Arc::new(registry);
+        let registry = Arc::new(Self::build_registry(Vec::new()));
         let listeners = Arc::new(Listeners::default());
         listeners.refresh(db).await?;
         let watched = Arc::downgrade(&listeners);
@@ -458,19 +458,55 @@ impl WorkflowRuntime {
             }
         });
         Ok(Self {
-            engine: Engine::new(registry.clone(), services.clone()),
+            engine: RwLock::new(Arc::new(Engine::new(registry, services.clone()))),
             modules,
             listeners,
             max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
             zmq: ZmqPublisher::start(),
             outbound: crate::backend::outbound::Outbound::new(),
-            registry,
             services,
+            discovered: RwLock::new(Default::default()),
         })
     }
 
-    pub fn registry(&self) -> &Registry {
-        self.engine.registry()
+    /// Built-in and store-backed modules, then `extra` (modules from misp-modules servers;
+    /// one whose id is taken is skipped with a log line).
+    fn build_registry(extra: Vec<Arc<dyn engine::Module>>) -> Registry {
+        let mut registry = Registry::builtin();
+        crate::backend::modules::register(&mut registry);
+        for m in extra {
+            let id = m.config().id.clone();
+            if registry.register(m).is_err() {
+                tracing::warn!(module = %id, "a discovered module has the id of an existing one: skipped");
+            }
+        }
+        registry
+    }
+
+    /// The engine (and registry) of this moment.
+    pub fn engine(&self) -> Arc<Engine> {
+        match self.engine.read() {
+            Ok(e) => e.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The module registry of this moment.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.engine().registry_arc()
+    }
+
+    /// Replaces the discovered modules: later runs use the new registry; running ones finish
+    /// with the one they started with.
+    pub fn install_discovered(&self, modules: Vec<Arc<dyn engine::Module>>) {
+        let engine = Arc::new(Engine::new(
+            Arc::new(Self::build_registry(modules)),
+            self.services.clone(),
+        ));
+        match self.engine.write() {
+            Ok(mut e) => *e = engine,
+            Err(poisoned) => *poisoned.into_inner() = engine,
+        }
     }
 
     /// An engine for one debug run: the same registry and services, with a debug sink that
@@ -482,7 +518,7 @@ impl WorkflowRuntime {
         });
         let mut services = self.services.clone();
         services.debug = sink.clone();
-        (Engine::new(self.registry.clone(), services), sink)
+        (Engine::new(self.registry(), services), sink)
     }
 }
 

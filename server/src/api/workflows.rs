@@ -39,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(execute_workflow))
         .routes(routes!(module_stateless_execution))
         .routes(routes!(rebuild_redis))
+        .routes(routes!(refresh_modules))
+        .routes(routes!(module_servers))
         .routes(routes!(mass_toggle))
         .routes(routes!(list_runs))
         .routes(routes!(view_run))
@@ -118,8 +120,8 @@ pub(crate) fn render_graph(
 ) -> Result<Response, ApiError> {
     let registry = state.workflows.registry();
     let text = match format.format.as_deref() {
-        Some("dot") => engine::export::to_dot(graph, registry),
-        Some("mermaid") => engine::export::to_mermaid(graph, registry),
+        Some("dot") => engine::export::to_dot(graph, &registry),
+        Some("mermaid") => engine::export::to_mermaid(graph, &registry),
         Some(other) => {
             return Err(ApiError::new(
                 http::StatusCode::BAD_REQUEST,
@@ -429,6 +431,32 @@ async fn rebuild_redis(ApiUser(actor): ApiUser, uri: OriginalUri) -> Result<Json
         "Nothing to rebuild: workflow state is kept in the database.",
         &uri,
     ))
+}
+
+/// Flowgate: asks the misp-modules and custom module servers for their action modules now.
+#[utoipa::path(post, path = "/workflows/refreshModules", tag = WORKFLOWS,
+    summary = "Discover the action modules of the module servers now (Flowgate)",
+    responses((status = 200, description = "Each server's status", body = Object), ErrorResponses))]
+async fn refresh_modules(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app::backend::services::action_modules::refresh_now(&state, &actor).await?,
+    ))
+}
+
+/// Flowgate: each module server's status at the last discovery.
+#[utoipa::path(get, path = "/workflows/moduleServers", tag = WORKFLOWS,
+    summary = "Module servers and what they answered at the last discovery (Flowgate)",
+    responses((status = 200, description = "Each server's status", body = Object), ErrorResponses))]
+async fn module_servers(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(app::backend::services::action_modules::statuses(
+        &state, &actor,
+    )?))
 }
 
 /// `GET /workflows/logs`: runs newest first; filters `workflow_id`, `trigger_id`, `outcome`,

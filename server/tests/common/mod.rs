@@ -408,3 +408,42 @@ pub async fn install_workflow(app: &TestApp, trigger_id: &str, graph: Value) -> 
     }
     id
 }
+
+/// Runs a workflow of one module (`module` with `params`, enabled first) on `trigger`'s
+/// workflow, on `data`, through executeWorkflow; answers the run.
+pub async fn run_module_on(
+    app: &TestApp,
+    trigger: &str,
+    module: &str,
+    params: Value,
+    data: Value,
+) -> Value {
+    use serde_json::json;
+    let mut graph = red_gate(trigger, trigger, false);
+    graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+    graph["1"]["outputs"]["output_1"]["connections"] = json!([{"node": "2", "output": "input_1"}]);
+    graph["2"] = json!({"id": 2, "name": module, "class": "block-type-default", "typenode": false,
+        "data": {"id": module, "name": module, "module_type": "action", "indexed_params": params,
+                 "saved_filters": {"selector": "", "value": "", "operator": "", "path": ""}},
+        "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+        "outputs": {"output_1": {"connections": []}}, "pos_x": 300, "pos_y": 0});
+    let id = install_workflow(app, trigger, graph).await;
+    ok(post(
+        app,
+        &format!("/workflows/toggleModule/{module}/1/0"),
+        ADMIN_KEY,
+        json!({}),
+    )
+    .await)
+    .await;
+    post(
+        app,
+        &format!("/workflows/executeWorkflow/{id}"),
+        ADMIN_KEY,
+        data,
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}

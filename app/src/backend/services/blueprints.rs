@@ -31,7 +31,7 @@ pub const OFFICIAL_BLUEPRINTS: [(&str, &str); 13] = [
 pub fn blueprint_json(model: &workflow_blueprint::Model, state: &AppState) -> Value {
     let data: Value = serde_json::from_str(&model.data).unwrap_or_else(|_| json!([]));
     let mermaid = Graph::from_node_list(&data)
-        .map(|g| engine::export::to_mermaid(&g, state.workflows.registry()))
+        .map(|g| engine::export::to_mermaid(&g, &state.workflows.registry()))
         .unwrap_or_default();
     json!({"WorkflowBlueprint": {
         "id": model.id.to_string(),

@@ -1,6 +1,7 @@
 //! Services: permission checks, validation and writes (one transaction each). Shared by the
 //! REST routes and the server functions.
 pub mod accounts;
+pub mod action_modules;
 pub mod audit;
 pub mod auth;
 pub mod blueprints;

@@ -34,6 +34,8 @@ pub enum SettingType {
     Choice(&'static [&'static str]),
     /// An e-mail address.
     Email,
+    /// `http(s)://` URLs without credentials, separated by commas, spaces or lines; may be empty.
+    UrlList,
 }
 
 /// One setting's definition.
@@ -104,6 +106,13 @@ pub fn definitions(state: &AppState) -> Vec<SettingDef> {
             timeout,
             2,
             "Seconds to wait for a misp-modules action module.",
+        ),
+        def(
+            "Plugin.Action_services_extra",
+            json!(""),
+            UrlList,
+            2,
+            "Custom module servers (misp-modules protocol: GET /modules, POST /query), one URL per line or comma; their action modules appear in the module index as custom.",
         ),
         def(
             "Plugin.Enrichment_services_enable",
@@ -329,6 +338,17 @@ pub async fn validate_value(
                 Err(invalid("expected an e-mail address"))
             }
         }
+        SettingType::UrlList => {
+            let s = value.as_str().ok_or_else(|| invalid("expected URLs"))?;
+            for url in s
+                .split([',', ' ', '\n', '\r'])
+                .filter(|u| !u.trim().is_empty())
+            {
+                check_url(url.trim())
+                    .map_err(|why| invalid(&format!("`{}`: {why}", url.trim())))?;
+            }
+            Ok(json!(s.trim()))
+        }
         SettingType::HostList => {
             let s = value
                 .as_str()
@@ -341,16 +361,7 @@ pub async fn validate_value(
                 .as_str()
                 .ok_or_else(|| invalid("expected a URL"))?
                 .trim();
-            let rest = s
-                .strip_prefix("http://")
-                .or_else(|| s.strip_prefix("https://"))
-                .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
-            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
-                return Err(invalid(
-                    "expected an http(s) URL with a host and no credentials",
-                ));
-            }
+            check_url(s).map_err(invalid)?;
             Ok(json!(s.trim_end_matches('/')))
         }
     }
@@ -369,6 +380,19 @@ pub async fn current_value(state: &AppState, def: &SettingDef) -> Result<Value, 
     Ok(store::find_setting(&state.db, &def.name)
         .await?
         .unwrap_or_else(|| def.default.clone()))
+}
+
+/// An `http(s)://` URL with a host and no credentials.
+fn check_url(s: &str) -> Result<(), &'static str> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or("expected an http:// or https:// URL")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
+        return Err("expected an http(s) URL with a host and no credentials");
+    }
+    Ok(())
 }
 
 /// Settings holding a secret (keys, passwords, tokens): never listed or logged by value.
@@ -411,7 +435,8 @@ pub async fn list_settings(state: &AppState, actor: &Principal) -> Result<Value,
                     | SettingType::HostList
                     | SettingType::Text
                     | SettingType::Choice(_)
-                    | SettingType::Email => "string",
+                    | SettingType::Email
+                    | SettingType::UrlList => "string",
                     SettingType::Integer { .. } | SettingType::OrgId => "numeric",
                 },
             })
@@ -461,6 +486,12 @@ pub async fn edit_setting(
     txn.commit().await?;
     if def.name.starts_with("Plugin.Workflow_") {
         super::hooks::refresh_listeners(state).await;
+    }
+    if def.name.starts_with("Plugin.Action_services_") {
+        // The answer reports the module servers' state through `workflows/moduleServers`.
+        if let Err(e) = super::action_modules::refresh(state).await {
+            tracing::warn!(error = %e, "module discovery failed");
+        }
     }
     Ok(value)
 }

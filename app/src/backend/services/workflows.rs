@@ -177,7 +177,7 @@ fn validate_for_save(state: &AppState, trigger_id: &str, data: &Value) -> Result
         errors: vec![e.to_string()],
     })?;
     let registry = state.workflows.registry();
-    let validation = engine::validate(&graph, registry, state.workflows.modules.as_ref());
+    let validation = engine::validate(&graph, &registry, state.workflows.modules.as_ref());
     if !validation.is_valid() {
         let mut errors: Vec<String> = Vec::new();
         for e in &validation.errors {
@@ -671,9 +671,8 @@ pub async fn view_module(
 ) -> Result<Value, AppError> {
     actor.require_site_admin()?;
     state.workflows.modules.refresh(&state.db).await?;
-    let module = state
-        .workflows
-        .registry()
+    let registry = state.workflows.registry();
+    let module = registry
         .get(module_id)
         .ok_or_else(|| AppError::NotFound("Invalid module.".into()))?;
     let config = module.config();
@@ -751,9 +750,8 @@ async fn toggle_target(
         }
         (true, Switch::Module)
     } else {
-        let module = state
-            .workflows
-            .registry()
+        let registry = state.workflows.registry();
+        let module = registry
             .get(module_id)
             .ok_or_else(|| AppError::NotFound(format!("Invalid module `{module_id}`.")))?;
         match module.config().kind {
@@ -802,7 +800,7 @@ pub fn check_graph(state: &AppState, actor: &Principal, graph: &Value) -> Result
         .map_err(|e| AppError::Invalid(format!("Invalid workflow data: {e}")))?;
     Ok(engine::validate(
         &graph,
-        state.workflows.registry(),
+        &state.workflows.registry(),
         state.workflows.modules.as_ref(),
     )
     .check_graph())
@@ -884,14 +882,15 @@ async fn run_workflow(
         trigger_id: model.trigger_id.clone(),
         debug_enabled: model.debug_enabled,
     };
-    let prepared = state
-        .workflows
-        .engine
-        .prepare(info, graph)
-        .map_err(|v| AppError::Rejected {
-            message: v.message(),
-            errors: v.errors.iter().map(|e| e.to_string()).collect(),
-        })?;
+    let prepared =
+        state
+            .workflows
+            .engine()
+            .prepare(info, graph)
+            .map_err(|v| AppError::Rejected {
+                message: v.message(),
+                errors: v.errors.iter().map(|e| e.to_string()).collect(),
+            })?;
     let mut last = Value::Null;
     for input in inputs {
         let (report, run_id) =
@@ -925,7 +924,7 @@ async fn execute_and_record(
     } else {
         let report = state
             .workflows
-            .engine
+            .engine()
             .execute(prepared, RunInput::Raw(input), extension)
             .await;
         (report, Vec::new())
@@ -986,7 +985,7 @@ pub async fn run_hook(
         trigger_id: model.trigger_id.clone(),
         debug_enabled: model.debug_enabled,
     };
-    let prepared = state.workflows.engine.prepare(info, graph).map_err(|v| {
+    let prepared = state.workflows.engine().prepare(info, graph).map_err(|v| {
         tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
         AppError::Internal
     })?;
@@ -1141,7 +1140,7 @@ pub async fn module_stateless_execution(
     };
     let run = state
         .workflows
-        .engine
+        .engine()
         .execute_module(module_id, indexed_params, input, None)
         .await
         .map_err(|e| match e {
