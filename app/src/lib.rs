@@ -26,6 +26,8 @@ use pages::{
     home::HomePage,
     login::LoginPage,
     not_found::NotFound,
+    settings::SettingsPage,
+    triggers::TriggersPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -73,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/administration") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
+                    <Route path=path!("/triggers") view=TriggersPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async />
                 </Routes>
             </Shell>

@@ -190,3 +190,43 @@ pub struct EventDetail {
     pub types: Vec<String>,
     pub categories: Vec<String>,
 }
+
+/// A row of the Triggers page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TriggerRow {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub description: String,
+    /// MISP's static overhead label (low / medium / high) and its explanation.
+    pub overhead: String,
+    pub overhead_message: String,
+    /// Measured run time over the latest runs (milliseconds), when there are runs.
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub counter: String,
+    pub blocking: bool,
+    pub core_format: bool,
+    /// The trigger's workflow, if one exists.
+    pub workflow_id: Option<String>,
+    pub last_update: i64,
+    pub enabled: bool,
+    pub debug: bool,
+}
+
+/// A setting as the Settings page edits it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingRow {
+    pub name: String,
+    /// The current value as text (empty for an unset secret; secrets are never sent).
+    pub value: String,
+    /// `boolean`, `numeric`, `choice` or `text`.
+    pub kind: String,
+    pub options: Vec<String>,
+    pub description: String,
+    /// MISP's level: 0 critical, 1 recommended, 2 optional.
+    pub level: u8,
+    pub secret: bool,
+    /// Whether a secret is set.
+    pub is_set: bool,
+}

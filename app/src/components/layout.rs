@@ -16,8 +16,8 @@ struct Section {
 const SECTIONS: &[Section] = &[
     Section {
         label: "Triggers",
-        href: "/workflows/triggers",
-        ready: false,
+        href: "/triggers",
+        ready: true,
         admin_only: true,
     },
     Section {
@@ -46,8 +46,8 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         label: "Settings",
-        href: "/servers/serverSettings",
-        ready: false,
+        href: "/settings",
+        ready: true,
         admin_only: true,
     },
     Section {

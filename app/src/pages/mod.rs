@@ -5,3 +5,5 @@ pub mod events;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod settings;
+pub mod triggers;

@@ -20,5 +20,6 @@ pub mod runs;
 pub mod search;
 pub mod settings;
 pub mod sharing_groups;
+pub mod trigger_pages;
 pub mod workflows;
 pub mod zmq;

@@ -396,7 +396,7 @@ fn check_url(s: &str) -> Result<(), &'static str> {
 }
 
 /// Settings holding a secret (keys, passwords, tokens): never listed or logged by value.
-fn is_secret(name: &str) -> bool {
+pub fn is_secret(name: &str) -> bool {
     let lowered = name.to_lowercase();
     ["key", "password", "token", "secret"]
         .iter()
@@ -537,4 +537,62 @@ async fn bind_zmq_before_saving(
                 "Cannot bind the ZeroMQ publisher at {endpoint}: {e}"
             ))
         })
+}
+
+/// The settings as the Settings page shows them (secrets never included by value).
+pub async fn setting_rows(
+    state: &AppState,
+    actor: &Principal,
+) -> Result<Vec<crate::model::SettingRow>, AppError> {
+    actor.require_site_admin()?;
+    let stored: std::collections::HashMap<String, Value> =
+        store::list_settings_with_prefix(&state.db, "")
+            .await?
+            .into_iter()
+            .collect();
+    Ok(definitions(state)
+        .into_iter()
+        .map(|d| {
+            let value = stored
+                .get(&d.name)
+                .cloned()
+                .unwrap_or_else(|| d.default.clone());
+            let text = match &value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let secret = is_secret(&d.name);
+            let (kind, options) = match d.kind {
+                SettingType::Boolean => ("boolean", Vec::new()),
+                SettingType::Integer { .. } | SettingType::OrgId => ("numeric", Vec::new()),
+                SettingType::Choice(o) => ("choice", o.iter().map(|s| (*s).to_owned()).collect()),
+                _ => ("text", Vec::new()),
+            };
+            crate::model::SettingRow {
+                is_set: !text.is_empty(),
+                value: if secret { String::new() } else { text },
+                kind: kind.into(),
+                options,
+                description: d.description,
+                level: d.level,
+                secret,
+                name: d.name,
+            }
+        })
+        .collect())
+}
+
+/// A value typed in the Settings page, as the JSON the setting takes: `true`/`false` for
+/// booleans (a checkbox sends `on` or nothing), text otherwise (numbers are parsed by the
+/// validation).
+pub fn form_value(state: &AppState, name: &str, text: Option<String>) -> Result<Value, AppError> {
+    let def = definitions(state)
+        .into_iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| AppError::NotFound(format!("Unknown setting `{name}`.")))?;
+    Ok(match def.kind {
+        SettingType::Boolean => json!(text.is_some_and(|t| t == "on" || t == "true" || t == "1")),
+        _ => json!(text.unwrap_or_default()),
+    })
 }

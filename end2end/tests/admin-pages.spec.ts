@@ -1,0 +1,54 @@
+import { test, expect } from '@playwright/test';
+import { ADMIN, LoginPage, hydrated, screenshot } from './fixtures';
+
+test.beforeEach(async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(ADMIN.email, ADMIN.password);
+  await expect(page).toHaveURL('/');
+});
+
+test('a trigger is turned on and off, and it stays so after a reload', async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Triggers' }).click();
+  await expect(page).toHaveURL('/triggers');
+  await hydrated(page);
+  const row = page.getByTestId('trigger-event-publish');
+  await expect(row).toContainText('Event Publish');
+  await expect(row.getByRole('button', { name: 'Enable event-publish' })).toHaveText('Off');
+  await screenshot(page, 'triggers');
+
+  await row.getByRole('button', { name: 'Enable event-publish' }).click();
+  await expect(page.getByText('Trigger saved.')).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Disable event-publish' })).toHaveText('On');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('trigger-event-publish').getByRole('button', { name: 'Disable event-publish' })).toHaveAttribute('aria-pressed', 'true');
+
+  // Filtering by state keeps only the enabled trigger.
+  await page.goto('/triggers?enabled=1');
+  await hydrated(page);
+  await expect(page.getByTestId('trigger-table').locator('tbody tr')).toHaveCount(1);
+
+  await page.goto('/triggers');
+  await hydrated(page);
+  await page.getByTestId('trigger-event-publish').getByRole('button', { name: 'Disable event-publish' }).click();
+  await expect(page.getByTestId('trigger-event-publish').getByRole('button', { name: 'Enable event-publish' })).toHaveText('Off');
+  await page.reload();
+  await expect(page.getByTestId('trigger-event-publish').getByRole('button', { name: 'Enable event-publish' })).toHaveAttribute('aria-pressed', 'false');
+});
+
+test('settings are saved one by one, and a refused value says why', async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await expect(page).toHaveURL('/settings');
+  await hydrated(page);
+  const timeout = page.getByTestId('setting-row-Plugin.Action_timeout');
+  await timeout.getByLabel('Plugin.Action_timeout').fill('9999');
+  await timeout.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('alert')).toContainText('expected a number from 1 to 300');
+  await timeout.getByLabel('Plugin.Action_timeout').fill('20');
+  await timeout.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Plugin.Action_timeout saved.')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('setting-row-Plugin.Action_timeout').getByLabel('Plugin.Action_timeout')).toHaveValue('20');
+  await screenshot(page, 'settings');
+});

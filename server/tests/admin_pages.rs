@@ -1,0 +1,207 @@
+//! The server functions behind the admin pages (Triggers, Settings): site admins only (403 for
+//! anyone else, as the REST routes), and what they change is what the REST routes see.
+mod common;
+
+use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
+use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+const ENDPOINTS: [(&str, &[(&str, &str)]); 5] = [
+    (
+        "triggers/list",
+        &[("scope", ""), ("enabled", ""), ("blocking", "")],
+    ),
+    (
+        "triggers/toggle",
+        &[("trigger_id", "event-publish"), ("enable", "1")],
+    ),
+    ("triggers/debug", &[("workflow_id", "1"), ("enable", "1")]),
+    ("settings/list", &[]),
+    (
+        "settings/save",
+        &[("name", "Plugin.Workflow_enable"), ("value", "on")],
+    ),
+];
+
+#[tokio::test]
+async fn admin_page_functions_are_for_site_admins_only() {
+    for_each_backend(|app| async move {
+        for (email, role) in [
+            ("user@pages.test", ROLE_USER),
+            ("orgadmin@pages.test", ROLE_ORG_ADMIN),
+        ] {
+            common::user_key(&app, email, role, None).await;
+            let browser = app.browser();
+            app.login(&browser, email, "a-long-enough-password").await;
+            for (endpoint, form) in ENDPOINTS {
+                let r = app.server_fn(&browser, endpoint, form).await;
+                assert_eq!(r.status(), 403, "{email} on {endpoint}");
+            }
+        }
+        let anonymous = app.browser();
+        let r = app
+            .server_fn(&anonymous, "triggers/list", ENDPOINTS[0].1)
+            .await;
+        assert_eq!(r.status(), 401);
+        let settings = ok(get(&app, "/servers/serverSettings", ADMIN_KEY).await).await;
+        let enable = settings["finalSettings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["setting"] == "Plugin.Workflow_enable")
+            .unwrap()
+            .clone();
+        assert_eq!(enable["value"], false, "nothing changed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn triggers_and_settings_pages_change_what_the_api_sees() {
+    for_each_backend(|app| async move {
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let rows: Value = app
+            .server_fn(&admin, "triggers/list", ENDPOINTS[0].1)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let publish = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "event-publish")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (publish["blocking"].as_bool(), publish["enabled"].as_bool()),
+            (Some(true), Some(false))
+        );
+        assert_eq!(publish["p50_ms"], Value::Null, "no runs yet");
+
+        let r = app
+            .server_fn(
+                &admin,
+                "triggers/toggle",
+                &[("trigger_id", "event-publish"), ("enable", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let enabled: Vec<Value> = get(&app, "/workflows/triggers.json?enabled=1", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(enabled.iter().any(|t| t["id"] == "event-publish"));
+        let blocking_only: Value = app
+            .server_fn(
+                &admin,
+                "triggers/list",
+                &[("scope", "event"), ("enabled", "1"), ("blocking", "1")],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            blocking_only
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].clone())
+                .collect::<Vec<_>>(),
+            [json!("event-publish")]
+        );
+
+        // Settings: a checkbox, a refused value with the reason, a write-only secret.
+        let r = app
+            .server_fn(
+                &admin,
+                "settings/save",
+                &[("name", "Plugin.Workflow_enable"), ("value", "on")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .server_fn(
+                &admin,
+                "settings/save",
+                &[("name", "Plugin.Action_timeout"), ("value", "9999")],
+            )
+            .await;
+        assert_eq!(r.status(), 400);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("expected a number from 1 to 300"));
+        let r = app
+            .server_fn(
+                &admin,
+                "settings/save",
+                &[("name", "SMTP.password"), ("value", "s3cret-pass")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .server_fn(
+                &admin,
+                "settings/save",
+                &[("name", "SMTP.password"), ("value", "")],
+            )
+            .await;
+        assert!(r.text().await.unwrap().contains("unchanged"));
+        let rows: Value = app
+            .server_fn(&admin, "settings/list", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        let by_name = |n: &str| {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == n)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(by_name("Plugin.Workflow_enable")["value"], "true");
+        assert_eq!(
+            by_name("Plugin.Action_timeout")["value"],
+            "10",
+            "the refused value was not saved"
+        );
+        assert_eq!(
+            (
+                by_name("SMTP.password")["value"].as_str(),
+                by_name("SMTP.password")["is_set"].as_bool()
+            ),
+            (Some(""), Some(true))
+        );
+        assert!(!rows.to_string().contains("s3cret-pass"));
+        let r = app
+            .server_fn(
+                &admin,
+                "settings/save",
+                &[("name", "Plugin.Workflow_enable")],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "an unticked checkbox sends nothing: false");
+        let rows: Value = app
+            .server_fn(&admin, "settings/list", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == "Plugin.Workflow_enable")
+                .unwrap()["value"],
+            "false"
+        );
+    })
+    .await;
+}
