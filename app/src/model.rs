@@ -230,3 +230,50 @@ pub struct SettingRow {
     /// Whether a secret is set.
     pub is_set: bool,
 }
+
+/// A row of the module index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleRow {
+    pub id: String,
+    pub name: String,
+    /// `logic` or `action`.
+    pub kind: String,
+    /// `built-in`, `misp-modules` or `custom`.
+    pub source: String,
+    pub blocking: bool,
+    pub core_format: bool,
+    pub version: String,
+    pub description: String,
+    pub enabled: bool,
+    /// How many workflows use it.
+    pub used_by: usize,
+}
+
+/// A module's parameter, as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamRow {
+    pub id: String,
+    pub label: String,
+    pub kind: String,
+    /// Default and options as JSON text (empty when none).
+    pub default: String,
+    pub options: String,
+    pub jinja: bool,
+}
+
+/// A workflow that uses a module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRef {
+    pub id: String,
+    pub name: String,
+    pub trigger_id: String,
+}
+
+/// A module's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleDetail {
+    pub module: ModuleRow,
+    pub params: Vec<ParamRow>,
+    pub support_filters: bool,
+    pub workflows: Vec<WorkflowRef>,
+}

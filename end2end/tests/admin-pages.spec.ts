@@ -52,3 +52,20 @@ test('settings are saved one by one, and a refused value says why', async ({ pag
   await expect(page.getByTestId('setting-row-Plugin.Action_timeout').getByLabel('Plugin.Action_timeout')).toHaveValue('20');
   await screenshot(page, 'settings');
 });
+
+test('a module is disabled from the module index and stays so', async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Modules' }).click();
+  await expect(page).toHaveURL('/modules');
+  await hydrated(page);
+  const row = page.getByTestId('module-webhook');
+  await expect(row).toContainText('built-in');
+  await row.getByRole('button', { name: 'Disable webhook' }).click();
+  await expect(page.getByText('Module saved.')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('module-webhook').getByRole('button', { name: 'Enable webhook' })).toHaveAttribute('aria-pressed', 'false');
+  await screenshot(page, 'modules');
+  await page.getByTestId('module-webhook').getByRole('link', { name: 'Webhook' }).click();
+  await expect(page).toHaveURL('/modules/webhook');
+  await expect(page.getByTestId('param-table')).toContainText('request_method');
+  await screenshot(page, 'module-view');
+});

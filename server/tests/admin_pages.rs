@@ -6,7 +6,21 @@ use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
 use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
-const ENDPOINTS: [(&str, &[(&str, &str)]); 5] = [
+const ENDPOINTS: [(&str, &[(&str, &str)]); 8] = [
+    (
+        "modules/list",
+        &[
+            ("kind", ""),
+            ("source", ""),
+            ("blocking", ""),
+            ("enabled", ""),
+        ],
+    ),
+    ("modules/detail", &[("id", "tag-if")]),
+    (
+        "modules/toggle",
+        &[("module_id", "webhook"), ("enable", "0")],
+    ),
     (
         "triggers/list",
         &[("scope", ""), ("enabled", ""), ("blocking", "")],
@@ -40,7 +54,7 @@ async fn admin_page_functions_are_for_site_admins_only() {
         }
         let anonymous = app.browser();
         let r = app
-            .server_fn(&anonymous, "triggers/list", ENDPOINTS[0].1)
+            .server_fn(&anonymous, "triggers/list", ENDPOINTS[3].1)
             .await;
         assert_eq!(r.status(), 401);
         let settings = ok(get(&app, "/servers/serverSettings", ADMIN_KEY).await).await;
@@ -62,7 +76,7 @@ async fn triggers_and_settings_pages_change_what_the_api_sees() {
         let admin = app.browser();
         app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let rows: Value = app
-            .server_fn(&admin, "triggers/list", ENDPOINTS[0].1)
+            .server_fn(&admin, "triggers/list", ENDPOINTS[3].1)
             .await
             .json()
             .await
@@ -202,6 +216,126 @@ async fn triggers_and_settings_pages_change_what_the_api_sees() {
                 .unwrap()["value"],
             "false"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_module_index_lists_sources_and_usage_and_toggles() {
+    for_each_backend(|app| async move {
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        common::install_workflow(
+            &app,
+            "event-publish",
+            common::red_gate("event-publish", "Event Publish", true),
+        )
+        .await;
+        let all: Value = app
+            .server_fn(&admin, "modules/list", ENDPOINTS[0].1)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let find = |rows: &Value, id: &str| {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                .cloned()
+        };
+        let tag_if = find(&all, "tag-if").unwrap();
+        assert_eq!(
+            (
+                tag_if["kind"].as_str(),
+                tag_if["source"].as_str(),
+                tag_if["used_by"].as_u64()
+            ),
+            (Some("logic"), Some("built-in"), Some(1))
+        );
+        assert!(
+            find(&all, "event-publish").is_none(),
+            "triggers have their own page"
+        );
+        let stop = find(&all, "stop-execution").unwrap();
+        assert_eq!(stop["blocking"], true);
+        let blocking: Value = app
+            .server_fn(
+                &admin,
+                "modules/list",
+                &[
+                    ("kind", "action"),
+                    ("source", "built-in"),
+                    ("blocking", "1"),
+                    ("enabled", ""),
+                ],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            blocking
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].clone())
+                .collect::<Vec<_>>(),
+            [json!("stop-execution")]
+        );
+
+        assert_eq!(find(&all, "webhook").unwrap()["enabled"], true);
+        let r = app
+            .server_fn(
+                &admin,
+                "modules/toggle",
+                &[("module_id", "webhook"), ("enable", "0")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let disabled: Value = app
+            .server_fn(
+                &admin,
+                "modules/list",
+                &[
+                    ("kind", ""),
+                    ("source", ""),
+                    ("blocking", ""),
+                    ("enabled", "0"),
+                ],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(find(&disabled, "webhook").is_some());
+        let api: Vec<Value> = get(&app, "/workflows/moduleIndex.json?type=action", ADMIN_KEY)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            api.iter().find(|m| m["id"] == "webhook").unwrap()["disabled"],
+            true,
+            "the API sees it"
+        );
+
+        let detail: Value = app
+            .server_fn(&admin, "modules/detail", &[("id", "tag-if")])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(detail["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "tags"));
+        assert_eq!(detail["workflows"][0]["trigger_id"], "event-publish");
+        let r = app
+            .server_fn(&admin, "modules/detail", &[("id", "nope")])
+            .await;
+        assert_eq!(r.status(), 404);
     })
     .await;
 }

@@ -28,8 +28,8 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         label: "Modules",
-        href: "/workflows/moduleIndex",
-        ready: false,
+        href: "/modules",
+        ready: true,
         admin_only: true,
     },
     Section {

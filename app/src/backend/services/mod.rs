@@ -14,6 +14,7 @@ pub mod events;
 pub mod hooks;
 pub mod input;
 pub mod lists;
+pub mod module_pages;
 pub mod proposals;
 pub mod reports;
 pub mod runs;
