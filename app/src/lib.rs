@@ -25,6 +25,7 @@ use pages::{
     events::{EventPage, EventsPage},
     home::HomePage,
     login::LoginPage,
+    logs::{LogPage, LogsPage},
     modules::{ModulePage, ModulesPage},
     not_found::NotFound,
     settings::SettingsPage,
@@ -79,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/triggers") view=TriggersPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/modules") view=ModulesPage ssr=SsrMode::Async />
+                    <Route path=path!("/logs") view=LogsPage ssr=SsrMode::Async />
+                    <Route path=path!("/logs/:id") view=LogPage ssr=SsrMode::Async />
                     <Route path=path!("/modules/:id") view=ModulePage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async />
                 </Routes>

@@ -277,3 +277,58 @@ pub struct ModuleDetail {
     pub support_filters: bool,
     pub workflows: Vec<WorkflowRef>,
 }
+
+/// A run in the Logs list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub workflow_id: String,
+    pub trigger_id: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    pub duration_ms: f64,
+    /// `success`, `failure` or `blocked`.
+    pub outcome: String,
+    pub action: String,
+    pub errors: Vec<String>,
+}
+
+/// One page of runs, newest first; `next` continues after the last one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunList {
+    pub rows: Vec<RunRow>,
+    pub next: Option<String>,
+}
+
+/// A node of a run: its result, time, errors and (debug runs) its output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunNodeView {
+    pub node_id: u64,
+    pub module_id: String,
+    pub status: String,
+    pub duration_ms: f64,
+    pub errors: Vec<String>,
+    /// Pretty JSON of the node's output (debug runs), empty otherwise.
+    pub data: String,
+}
+
+/// A node of the workflow's graph as drawn on a run's page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphNodeView {
+    pub id: u64,
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+    /// The node's status in the run (`success`, `failure`, `blocked`…) or `not run`.
+    pub status: String,
+}
+
+/// Everything a run's page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: RunRow,
+    pub nodes: Vec<RunNodeView>,
+    pub graph: Vec<GraphNodeView>,
+    /// Edges as (from node, to node).
+    pub edges: Vec<(u64, u64)>,
+}

@@ -6,7 +6,19 @@ use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
 use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
-const ENDPOINTS: [(&str, &[(&str, &str)]); 8] = [
+const ENDPOINTS: [(&str, &[(&str, &str)]); 10] = [
+    (
+        "logs/list",
+        &[
+            ("workflow_id", ""),
+            ("trigger_id", ""),
+            ("outcome", ""),
+            ("from", ""),
+            ("to", ""),
+            ("before", ""),
+        ],
+    ),
+    ("logs/detail", &[("id", "1")]),
     (
         "modules/list",
         &[
@@ -54,7 +66,7 @@ async fn admin_page_functions_are_for_site_admins_only() {
         }
         let anonymous = app.browser();
         let r = app
-            .server_fn(&anonymous, "triggers/list", ENDPOINTS[3].1)
+            .server_fn(&anonymous, "triggers/list", ENDPOINTS[5].1)
             .await;
         assert_eq!(r.status(), 401);
         let settings = ok(get(&app, "/servers/serverSettings", ADMIN_KEY).await).await;
@@ -76,7 +88,7 @@ async fn triggers_and_settings_pages_change_what_the_api_sees() {
         let admin = app.browser();
         app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let rows: Value = app
-            .server_fn(&admin, "triggers/list", ENDPOINTS[3].1)
+            .server_fn(&admin, "triggers/list", ENDPOINTS[5].1)
             .await
             .json()
             .await
@@ -232,7 +244,7 @@ async fn the_module_index_lists_sources_and_usage_and_toggles() {
         )
         .await;
         let all: Value = app
-            .server_fn(&admin, "modules/list", ENDPOINTS[0].1)
+            .server_fn(&admin, "modules/list", ENDPOINTS[2].1)
             .await
             .json()
             .await
@@ -335,6 +347,37 @@ async fn the_module_index_lists_sources_and_usage_and_toggles() {
         let r = app
             .server_fn(&admin, "modules/detail", &[("id", "nope")])
             .await;
+        assert_eq!(r.status(), 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logs_list_runs_and_show_the_blocking_node() {
+    for_each_backend(|app| async move {
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let id = common::install_workflow(&app, "event-publish", common::red_gate("event-publish", "Event Publish", true)).await;
+        let event = |tag: &str| json!({"Event": {"id": "1", "info": "x", "Tag": [{"name": tag}], "Attribute": [{"id": "10", "type": "ip-src", "value": "8.8.8.8", "Tag": []}]}});
+        for tag in ["tlp:red", "tlp:green"] {
+            ok(common::post(&app, &format!("/workflows/executeWorkflow/{id}"), ADMIN_KEY, event(tag)).await).await;
+        }
+        let all: Value = app.server_fn(&admin, "logs/list", ENDPOINTS[0].1).await.json().await.unwrap();
+        assert_eq!(all["rows"].as_array().unwrap().len(), 2);
+        let blocked: Value = app.server_fn(&admin, "logs/list", &[("workflow_id", &id), ("trigger_id", "event-publish"),
+            ("outcome", "blocked"), ("from", "2000-01-01"), ("to", ""), ("before", "")]).await.json().await.unwrap();
+        let rows = blocked["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{all} vs {blocked}");
+        assert!(rows[0]["errors"].to_string().contains("tlp:red data"));
+        let r = app.server_fn(&admin, "logs/list", &[("workflow_id", "x"), ("trigger_id", ""), ("outcome", ""), ("from", ""), ("to", ""), ("before", "")]).await;
+        assert_eq!(r.status(), 400, "a bad filter is a clear error");
+
+        let run_id = rows[0]["id"].as_str().unwrap().to_owned();
+        let detail: Value = app.server_fn(&admin, "logs/detail", &[("id", &run_id)]).await.json().await.unwrap();
+        let status = |id: u64| detail["graph"].as_array().unwrap().iter().find(|n| n["id"] == id).unwrap()["status"].clone();
+        assert_eq!((status(1), status(2), status(3)), (json!("trigger"), json!("success"), json!("blocked")));
+        assert_eq!(detail["edges"], json!([[1, 2], [2, 3]]));
+        let r = app.server_fn(&admin, "logs/detail", &[("id", "999999")]).await;
         assert_eq!(r.status(), 404);
     })
     .await;

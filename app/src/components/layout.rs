@@ -40,8 +40,8 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         label: "Logs",
-        href: "/workflows/logs",
-        ready: false,
+        href: "/logs",
+        ready: true,
         admin_only: true,
     },
     Section {

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod events;
 pub mod home;
 pub mod login;
+pub mod logs;
 pub mod modules;
 pub mod not_found;
 pub mod settings;

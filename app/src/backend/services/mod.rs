@@ -17,6 +17,7 @@ pub mod lists;
 pub mod module_pages;
 pub mod proposals;
 pub mod reports;
+pub mod run_pages;
 pub mod runs;
 pub mod search;
 pub mod settings;

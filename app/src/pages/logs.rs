@@ -1,0 +1,269 @@
+//! `/logs` (workflow runs newest first, filtered by workflow, trigger, outcome and days, paged by
+//! cursor so deep pages stay fast) and `/logs/<id>` (a run: its workflow's graph with each node
+//! coloured by what it did, node times, errors and, for debug runs, each node's output). Site
+//! admins only.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::format::unix_time;
+use crate::components::messages::ErrorPanel;
+use crate::error::AppError;
+use crate::model::{GraphNodeView, RunDetail, RunList};
+
+#[server(endpoint = "logs/list")]
+pub async fn load_runs(
+    workflow_id: String,
+    trigger_id: String,
+    outcome: String,
+    from: String,
+    to: String,
+    before: String,
+) -> Result<RunList, AppError> {
+    crate::session::respond(
+        async move {
+            let principal = crate::session::require_principal()?;
+            let state = crate::session::app_state()?;
+            crate::backend::services::run_pages::list(
+                &state,
+                &principal,
+                &workflow_id,
+                &trigger_id,
+                &outcome,
+                &from,
+                &to,
+                &before,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "logs/detail")]
+pub async fn load_run(id: String) -> Result<RunDetail, AppError> {
+    crate::session::respond(
+        async move {
+            let principal = crate::session::require_principal()?;
+            let state = crate::session::app_state()?;
+            crate::backend::services::run_pages::detail(&state, &principal, &id).await
+        }
+        .await,
+    )
+}
+
+fn ms(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2} ms")
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+const FILTERS: [&str; 5] = ["workflow_id", "trigger_id", "outcome", "from", "to"];
+
+#[component]
+pub fn LogsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |key: &str| query.with(|m| m.get(key).unwrap_or_default());
+    let runs = Resource::new(
+        move || {
+            (
+                q("workflow_id"),
+                q("trigger_id"),
+                q("outcome"),
+                q("from"),
+                q("to"),
+                q("before"),
+            )
+        },
+        |(w, t, o, f, to, b)| load_runs(w, t, o, f, to, b),
+    );
+    let choice = move |value: &'static str| move || q("outcome") == value;
+    view! {
+        <Title text="Logs" />
+        <section class="panel" data-testid="logs">
+            <h1>"Workflow runs"</h1>
+            <form method="get" action="/logs" class="inline-form" data-testid="log-filters">
+                <label>"Workflow id" <input type="text" name="workflow_id" inputmode="numeric" value=move || q("workflow_id") /></label>
+                <label>"Trigger" <input type="text" name="trigger_id" value=move || q("trigger_id") placeholder="event-publish" /></label>
+                <label>"Outcome"
+                    <select name="outcome" aria-label="Outcome">
+                        <option value="" selected=choice("")>"Any"</option>
+                        <option value="success" selected=choice("success")>"Success"</option>
+                        <option value="blocked" selected=choice("blocked")>"Blocked"</option>
+                        <option value="failure" selected=choice("failure")>"Failure"</option>
+                    </select>
+                </label>
+                <label>"From" <input type="date" name="from" value=move || q("from") /></label>
+                <label>"To" <input type="date" name="to" value=move || q("to") /></label>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match runs.await {
+                        Ok(list) if list.rows.is_empty() => view! { <p class="empty">"No run matches."</p> }.into_any(),
+                        Ok(RunList { rows, next }) => {
+                            let older = next.map(|cursor| {
+                                let mut parts: Vec<String> = FILTERS
+                                    .iter()
+                                    .filter_map(|k| query.with_untracked(|m| m.get(k)).filter(|v| !v.is_empty()).map(|v| format!("{k}={v}")))
+                                    .collect();
+                                parts.push(format!("before={cursor}"));
+                                format!("/logs?{}", parts.join("&"))
+                            });
+                            view! {
+                                <table class="grid" data-testid="run-table">
+                                    <thead><tr>
+                                        <th scope="col">"Run"</th><th scope="col">"Started"</th><th scope="col">"Trigger"</th>
+                                        <th scope="col">"Workflow"</th><th scope="col">"Action"</th><th scope="col">"Outcome"</th>
+                                        <th scope="col">"Duration"</th><th scope="col">"Errors"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|r| view! {
+                                            <tr data-testid=format!("run-{}", r.id)>
+                                                <td><a href=format!("/logs/{}", r.id)>{format!("#{}", r.id)}</a></td>
+                                                <td>{unix_time(r.started_at)}</td>
+                                                <td><code>{r.trigger_id.clone()}</code></td>
+                                                <td>{format!("#{}", r.workflow_id)}</td>
+                                                <td><code>{r.action.clone()}</code></td>
+                                                <td><span class=format!("outcome {}", r.outcome)>{r.outcome.clone()}</span></td>
+                                                <td>{ms(r.duration_ms)}</td>
+                                                <td class="small">{r.errors.join(" · ")}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <nav class="pager" aria-label="Pages">
+                                    <a href="/logs">"Newest"</a>
+                                    {older.map(|href| view! { <a href=href rel="next">"Older runs →"</a> })}
+                                </nav>
+                            }.into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The workflow's graph as SVG: nodes where the editor placed them, coloured by status.
+#[component]
+fn RunGraph(nodes: Vec<GraphNodeView>, edges: Vec<(u64, u64)>) -> impl IntoView {
+    if nodes.is_empty() {
+        return view! { <p class="empty">"The workflow's graph is not available."</p> }.into_any();
+    }
+    const W: f64 = 170.0;
+    const H: f64 = 46.0;
+    let min_x = nodes.iter().map(|n| n.x).fold(f64::INFINITY, f64::min);
+    let min_y = nodes.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
+    let at = |n: &GraphNodeView| (n.x - min_x + 10.0, n.y - min_y + 10.0);
+    let width = nodes.iter().map(|n| at(n).0 + W + 10.0).fold(0.0, f64::max);
+    let height = nodes.iter().map(|n| at(n).1 + H + 10.0).fold(0.0, f64::max);
+    let lines = edges
+        .iter()
+        .filter_map(|(from, to)| {
+            let a = nodes.iter().find(|n| n.id == *from)?;
+            let b = nodes.iter().find(|n| n.id == *to)?;
+            let ((ax, ay), (bx, by)) = (at(a), at(b));
+            let (sx, sy, ex, ey) = (ax + W, ay + H / 2.0, bx, by + H / 2.0);
+            let dx = ((ex - sx).abs() / 2.0).max(30.0);
+            Some(format!(
+                "M {sx} {sy} C {} {sy}, {} {ey}, {ex} {ey}",
+                sx + dx,
+                ex - dx
+            ))
+        })
+        .map(|d| view! { <path d=d class="edge" /> })
+        .collect_view();
+    let boxes = nodes
+        .iter()
+        .map(|n| {
+            let (x, y) = at(n);
+            let class = format!("node {}", n.status.replace(' ', "-"));
+            view! {
+                <g class=class data-testid=format!("graph-node-{}", n.id)>
+                    <title>{format!("{} ({})", n.label, n.status)}</title>
+                    <rect x=x y=y width=W height=H rx="6" />
+                    <text x=x + 8.0 y=y + 19.0>{n.label.chars().take(22).collect::<String>()}</text>
+                    <text x=x + 8.0 y=y + 36.0 class="status">{n.status.clone()}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="run-graph" viewBox=format!("0 0 {width} {height}") width=width height=height role="img"
+            aria-label="The workflow's graph, nodes coloured by what they did in this run">
+            {lines}
+            {boxes}
+        </svg>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn LogPage() -> impl IntoView {
+    let params = use_params_map();
+    let run = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        load_run,
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Ok(RunDetail { run: r, nodes, graph, edges }) => view! {
+                        <Title text=format!("Run {}", r.id) />
+                        <section class="panel" data-testid="run-view">
+                            <p><a href="/logs">"← Logs"</a></p>
+                            <h1>{format!("Run #{} of {}", r.id, r.trigger_id)}</h1>
+                            <table class="facts"><tbody>
+                                <tr><th scope="row">"Outcome"</th><td><span class=format!("outcome {}", r.outcome) data-testid="run-outcome">{r.outcome.clone()}</span></td></tr>
+                                <tr><th scope="row">"Started"</th><td>{unix_time(r.started_at)}</td></tr>
+                                <tr><th scope="row">"Duration"</th><td>{ms(r.duration_ms)}</td></tr>
+                                <tr><th scope="row">"Workflow"</th><td>{format!("#{}", r.workflow_id)}</td></tr>
+                                <tr><th scope="row">"Action"</th><td><code>{r.action.clone()}</code></td></tr>
+                            </tbody></table>
+                            {(!r.errors.is_empty()).then(|| view! {
+                                <h2>"Errors"</h2>
+                                <ul class="errors">{r.errors.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul>
+                            })}
+                            <h2>"Graph"</h2>
+                            <div class="graph-box"><RunGraph nodes=graph edges /></div>
+                            <h2>"Nodes"</h2>
+                            {if nodes.is_empty() {
+                                view! { <p class="empty">"No node ran."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="grid" data-testid="run-nodes">
+                                        <thead><tr>
+                                            <th scope="col">"Node"</th><th scope="col">"Module"</th><th scope="col">"Status"</th>
+                                            <th scope="col">"Duration"</th><th scope="col">"Errors"</th><th scope="col">"Output"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {nodes.into_iter().map(|n| view! {
+                                                <tr>
+                                                    <td>{n.node_id}</td><td><code>{n.module_id}</code></td>
+                                                    <td><span class=format!("outcome {}", n.status)>{n.status.clone()}</span></td>
+                                                    <td>{ms(n.duration_ms)}</td>
+                                                    <td class="small">{n.errors.join(" · ")}</td>
+                                                    <td>{if n.data.is_empty() {
+                                                        view! { <span class="muted">"(debug off)"</span> }.into_any()
+                                                    } else {
+                                                        view! { <details><summary>"Data"</summary><pre class="report-body">{n.data}</pre></details> }.into_any()
+                                                    }}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
