@@ -53,6 +53,42 @@ async fn deliver(
     }
 }
 
+/// The outbound client and checked URL for a call to `url`; `None` (with the reason in
+/// `errors`) when the outbound rules refuse it. `workflow_url`: the URL comes from the workflow,
+/// so MISP's `Security.rest_client_enable_arbitrary_urls` must be on.
+async fn open(
+    run: &RunContext,
+    url: &str,
+    self_signed: bool,
+    workflow_url: bool,
+    errors: &mut Vec<String>,
+) -> Result<Option<(OutboundPolicy, reqwest::Client, reqwest::Url)>, ModuleError> {
+    if url.trim().is_empty() {
+        errors.push("URL not provided.".into());
+        return Ok(None);
+    }
+    let (policy, client) = run
+        .state
+        .workflows
+        .outbound
+        .prepare(&run.state, self_signed)
+        .await
+        .map_err(|e| ModuleError::Failed(e.to_string()))?;
+    if workflow_url && !policy.arbitrary_urls {
+        errors.push(
+            "Calling arbitrary URLs is disabled: enable Security.rest_client_enable_arbitrary_urls.".into(),
+        );
+        return Ok(None);
+    }
+    match policy.check_url(url) {
+        Ok(u) => Ok(Some((policy, client, u))),
+        Err(e) => {
+            errors.push(e);
+            Ok(None)
+        }
+    }
+}
+
 /// The roaming data as a value to send (the view the node sees).
 fn roaming(ctx: &ModuleContext<'_>, data: &RoamingData) -> Result<Value, ModuleError> {
     Ok(ctx.view(data)?.into_owned())
@@ -153,30 +189,9 @@ impl Module for Webhook {
         let run = RunContext::of(ctx)?;
         let view = roaming(ctx, data)?;
         let url = ctx.param_str("url", &view)?;
-        if url.trim().is_empty() {
-            errors.push("URL not provided.".into());
-            return Ok(false);
-        }
         let self_signed = ctx.param_str("self_signed", &view)? == "allow";
-        let (policy, client) = run
-            .state
-            .workflows
-            .outbound
-            .prepare(&run.state, self_signed)
-            .await
-            .map_err(|e| ModuleError::Failed(e.to_string()))?;
-        if !policy.arbitrary_urls {
-            errors.push(
-                "Calling arbitrary URLs is disabled: enable Security.rest_client_enable_arbitrary_urls.".into(),
-            );
+        let Some((policy, client, url)) = open(run, &url, self_signed, true, errors).await? else {
             return Ok(false);
-        }
-        let url = match policy.check_url(&url) {
-            Ok(u) => u,
-            Err(e) => {
-                errors.push(e);
-                return Ok(false);
-            }
         };
         let headers = match parse_headers(&ctx.param_str("headers", &view)?) {
             Ok(h) => h,
@@ -289,29 +304,8 @@ impl Module for MsTeamsWebhook {
         let run = RunContext::of(ctx)?;
         let view = roaming(ctx, data)?;
         let url = ctx.param_str("url", &view)?;
-        if url.trim().is_empty() {
-            errors.push("URL not provided.".into());
+        let Some((policy, client, url)) = open(run, &url, false, true, errors).await? else {
             return Ok(false);
-        }
-        let (policy, client) = run
-            .state
-            .workflows
-            .outbound
-            .prepare(&run.state, false)
-            .await
-            .map_err(|e| ModuleError::Failed(e.to_string()))?;
-        if !policy.arbitrary_urls {
-            errors.push(
-                "Calling arbitrary URLs is disabled: enable Security.rest_client_enable_arbitrary_urls.".into(),
-            );
-            return Ok(false);
-        }
-        let url = match policy.check_url(&url) {
-            Ok(u) => u,
-            Err(e) => {
-                errors.push(e);
-                return Ok(false);
-            }
         };
         let text = extracted_text(ctx, &view, &ctx.param_str("data_extraction_path", &view)?)?;
         let request = client.post(url).json(&json!({"text": text}));
@@ -388,24 +382,13 @@ impl Module for TelegramSendAlert {
                 .map_err(|e| ModuleError::Failed(e.to_string()))?
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_else(|| "https://api.telegram.org".into());
-        let (policy, client) = run
-            .state
-            .workflows
-            .outbound
-            .prepare(&run.state, false)
-            .await
-            .map_err(|e| ModuleError::Failed(e.to_string()))?;
         let url = format!(
             "{}/bot{}/sendMessage",
             base.trim_end_matches('/'),
             token.trim()
         );
-        let url = match policy.check_url(&url) {
-            Ok(u) => u,
-            Err(e) => {
-                errors.push(e);
-                return Ok(false);
-            }
+        let Some((policy, client, url)) = open(run, &url, false, false, errors).await? else {
+            return Ok(false);
         };
         let request = client
             .post(url)
@@ -511,25 +494,8 @@ impl Module for SplunkHecExport {
             }
         };
         let verify = ctx.param_str("verify_tls", &view)? != "0";
-        let (policy, client) = run
-            .state
-            .workflows
-            .outbound
-            .prepare(&run.state, !verify)
-            .await
-            .map_err(|e| ModuleError::Failed(e.to_string()))?;
-        if !policy.arbitrary_urls {
-            errors.push(
-                "Calling arbitrary URLs is disabled: enable Security.rest_client_enable_arbitrary_urls.".into(),
-            );
+        let Some((policy, client, url)) = open(run, &url, !verify, true, errors).await? else {
             return Ok(false);
-        }
-        let url = match policy.check_url(&url) {
-            Ok(u) => u,
-            Err(e) => {
-                errors.push(e);
-                return Ok(false);
-            }
         };
         let source_type = ctx.param_str("source_type", &view)?;
         let per_attribute = ctx.param_str("event_per_attribute", &view)? == "1";
