@@ -22,6 +22,7 @@ use components::layout::Shell;
 use pages::{
     admin::AdminPage,
     api_keys::ApiKeysPage,
+    blueprints::{BlueprintPage, BlueprintsPage},
     events::{EventPage, EventsPage},
     home::HomePage,
     login::LoginPage,
@@ -81,6 +82,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/modules") view=ModulesPage ssr=SsrMode::Async />
                     <Route path=path!("/logs") view=LogsPage ssr=SsrMode::Async />
+                    <Route path=path!("/blueprints") view=BlueprintsPage ssr=SsrMode::Async />
+                    <Route path=path!("/blueprints/:id") view=BlueprintPage ssr=SsrMode::Async />
                     <Route path=path!("/logs/:id") view=LogPage ssr=SsrMode::Async />
                     <Route path=path!("/modules/:id") view=ModulePage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async />

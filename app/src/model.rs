@@ -332,3 +332,26 @@ pub struct RunDetail {
     /// Edges as (from node, to node).
     pub edges: Vec<(u64, u64)>,
 }
+
+/// A row of the Blueprints page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueprintRow {
+    pub id: String,
+    pub uuid: String,
+    pub name: String,
+    pub description: String,
+    pub timestamp: i64,
+    /// One of the official set.
+    pub default: bool,
+    pub nodes: usize,
+}
+
+/// A blueprint's page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlueprintDetail {
+    pub blueprint: BlueprintRow,
+    pub graph: Vec<GraphNodeView>,
+    pub edges: Vec<(u64, u64)>,
+    /// The same graph as Mermaid text (for documentation).
+    pub mermaid: String,
+}

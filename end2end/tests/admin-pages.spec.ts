@@ -69,3 +69,32 @@ test('a module is disabled from the module index and stays so', async ({ page })
   await expect(page.getByTestId('param-table')).toContainText('request_method');
   await screenshot(page, 'module-view');
 });
+
+test('the official blueprints are loaded, one is viewed, exported, deleted and imported back', async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Blueprints' }).click();
+  await expect(page).toHaveURL('/blueprints');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Load the official blueprints' }).click();
+  await expect(page.getByRole('status')).toContainText('13 added');
+  const table = page.getByTestId('blueprint-table');
+  await expect(table.locator('tbody tr')).toHaveCount(13);
+  await screenshot(page, 'blueprints');
+
+  const row = table.locator('tbody tr', { hasText: 'PAP:RED' });
+  const exportHref = await row.getByRole('link', { name: 'Export' }).getAttribute('href');
+  const file = await (await page.request.get(exportHref!)).text();
+  await row.getByRole('link').first().click();
+  await expect(page.getByTestId('blueprint-view').locator('svg.run-graph')).toBeVisible();
+  await screenshot(page, 'blueprint-view');
+
+  await page.goto('/blueprints');
+  await hydrated(page);
+  await page.getByTestId('blueprint-table').locator('tbody tr', { hasText: 'PAP:RED' }).getByRole('button', { name: /^Delete/ }).click();
+  await expect(page.getByText('Blueprint deleted.')).toBeVisible();
+  await expect(page.getByTestId('blueprint-table').locator('tbody tr')).toHaveCount(12);
+  const form = page.getByTestId('import-form');
+  await form.getByLabel('Export file').fill(file);
+  await form.getByRole('button', { name: 'Import' }).click();
+  await expect(page.getByText('Blueprint imported')).toBeVisible();
+  await expect(page.getByTestId('blueprint-table').locator('tbody tr')).toHaveCount(13);
+});

@@ -6,7 +6,7 @@ use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
 use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
-const ENDPOINTS: [(&str, &[(&str, &str)]); 10] = [
+const ENDPOINTS: [(&str, &[(&str, &str)]); 15] = [
     (
         "logs/list",
         &[
@@ -47,6 +47,11 @@ const ENDPOINTS: [(&str, &[(&str, &str)]); 10] = [
         "settings/save",
         &[("name", "Plugin.Workflow_enable"), ("value", "on")],
     ),
+    ("blueprints/list", &[]),
+    ("blueprints/detail", &[("id", "1")]),
+    ("blueprints/import", &[("file", "{}")]),
+    ("blueprints/delete", &[("id", "1")]),
+    ("blueprints/update", &[]),
 ];
 
 #[tokio::test]
@@ -379,6 +384,113 @@ async fn logs_list_runs_and_show_the_blocking_node() {
         assert_eq!(detail["edges"], json!([[1, 2], [2, 3]]));
         let r = app.server_fn(&admin, "logs/detail", &[("id", "999999")]).await;
         assert_eq!(r.status(), 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn blueprints_load_import_view_and_delete() {
+    for_each_backend(|app| async move {
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let empty: Value = app
+            .server_fn(&admin, "blueprints/list", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(empty, json!([]));
+        let loaded: Value = app
+            .server_fn(&admin, "blueprints/update", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded,
+            "Official blueprints: 13 added, 0 updated, 0 unchanged."
+        );
+        let rows: Value = app
+            .server_fn(&admin, "blueprints/list", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 13);
+        let pap = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"].as_str().unwrap().contains("PAP:RED"))
+            .unwrap()
+            .clone();
+        let detail: Value = app
+            .server_fn(
+                &admin,
+                "blueprints/detail",
+                &[("id", pap["id"].as_str().unwrap())],
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            detail["graph"].as_array().unwrap().len(),
+            pap["nodes"].as_u64().unwrap() as usize
+        );
+        assert!(!detail["edges"].as_array().unwrap().is_empty());
+        assert!(
+            detail["mermaid"].as_str().unwrap().starts_with("flowchart"),
+            "{detail}"
+        );
+
+        // Export through MISP's route, delete, import the file back.
+        let exported = ok(get(
+            &app,
+            &format!("/workflowBlueprints/export/{}", pap["id"].as_str().unwrap()),
+            ADMIN_KEY,
+        )
+        .await)
+        .await;
+        let r = app
+            .server_fn(
+                &admin,
+                "blueprints/delete",
+                &[("id", pap["id"].as_str().unwrap())],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .server_fn(&admin, "blueprints/import", &[("file", "not json")])
+            .await;
+        assert_eq!(r.status(), 400);
+        let r = app
+            .server_fn(
+                &admin,
+                "blueprints/import",
+                &[("file", &exported.to_string())],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let again = app
+            .server_fn(
+                &admin,
+                "blueprints/import",
+                &[("file", &exported.to_string())],
+            )
+            .await;
+        assert_eq!(again.status(), 409, "the same uuid twice is a conflict");
+        let rows: Value = app
+            .server_fn(&admin, "blueprints/list", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["uuid"] == pap["uuid"]));
     })
     .await;
 }

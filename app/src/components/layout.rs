@@ -34,8 +34,8 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         label: "Blueprints",
-        href: "/workflowBlueprints/index",
-        ready: false,
+        href: "/blueprints",
+        ready: true,
         admin_only: true,
     },
     Section {

@@ -7,9 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::format::unix_time;
+use crate::components::graph::GraphView;
 use crate::components::messages::ErrorPanel;
 use crate::error::AppError;
-use crate::model::{GraphNodeView, RunDetail, RunList};
+use crate::model::{RunDetail, RunList};
 
 #[server(endpoint = "logs/list")]
 pub async fn load_runs(
@@ -148,60 +149,6 @@ pub fn LogsPage() -> impl IntoView {
     }
 }
 
-/// The workflow's graph as SVG: nodes where the editor placed them, coloured by status.
-#[component]
-fn RunGraph(nodes: Vec<GraphNodeView>, edges: Vec<(u64, u64)>) -> impl IntoView {
-    if nodes.is_empty() {
-        return view! { <p class="empty">"The workflow's graph is not available."</p> }.into_any();
-    }
-    const W: f64 = 170.0;
-    const H: f64 = 46.0;
-    let min_x = nodes.iter().map(|n| n.x).fold(f64::INFINITY, f64::min);
-    let min_y = nodes.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
-    let at = |n: &GraphNodeView| (n.x - min_x + 10.0, n.y - min_y + 10.0);
-    let width = nodes.iter().map(|n| at(n).0 + W + 10.0).fold(0.0, f64::max);
-    let height = nodes.iter().map(|n| at(n).1 + H + 10.0).fold(0.0, f64::max);
-    let lines = edges
-        .iter()
-        .filter_map(|(from, to)| {
-            let a = nodes.iter().find(|n| n.id == *from)?;
-            let b = nodes.iter().find(|n| n.id == *to)?;
-            let ((ax, ay), (bx, by)) = (at(a), at(b));
-            let (sx, sy, ex, ey) = (ax + W, ay + H / 2.0, bx, by + H / 2.0);
-            let dx = ((ex - sx).abs() / 2.0).max(30.0);
-            Some(format!(
-                "M {sx} {sy} C {} {sy}, {} {ey}, {ex} {ey}",
-                sx + dx,
-                ex - dx
-            ))
-        })
-        .map(|d| view! { <path d=d class="edge" /> })
-        .collect_view();
-    let boxes = nodes
-        .iter()
-        .map(|n| {
-            let (x, y) = at(n);
-            let class = format!("node {}", n.status.replace(' ', "-"));
-            view! {
-                <g class=class data-testid=format!("graph-node-{}", n.id)>
-                    <title>{format!("{} ({})", n.label, n.status)}</title>
-                    <rect x=x y=y width=W height=H rx="6" />
-                    <text x=x + 8.0 y=y + 19.0>{n.label.chars().take(22).collect::<String>()}</text>
-                    <text x=x + 8.0 y=y + 36.0 class="status">{n.status.clone()}</text>
-                </g>
-            }
-        })
-        .collect_view();
-    view! {
-        <svg class="run-graph" viewBox=format!("0 0 {width} {height}") width=width height=height role="img"
-            aria-label="The workflow's graph, nodes coloured by what they did in this run">
-            {lines}
-            {boxes}
-        </svg>
-    }
-    .into_any()
-}
-
 #[component]
 pub fn LogPage() -> impl IntoView {
     let params = use_params_map();
@@ -230,7 +177,7 @@ pub fn LogPage() -> impl IntoView {
                                 <ul class="errors">{r.errors.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul>
                             })}
                             <h2>"Graph"</h2>
-                            <div class="graph-box"><RunGraph nodes=graph edges /></div>
+                            <div class="graph-box"><GraphView nodes=graph edges /></div>
                             <h2>"Nodes"</h2>
                             {if nodes.is_empty() {
                                 view! { <p class="empty">"No node ran."</p> }.into_any()

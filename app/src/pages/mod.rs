@@ -1,6 +1,7 @@
 //! One module per page.
 pub mod admin;
 pub mod api_keys;
+pub mod blueprints;
 pub mod events;
 pub mod home;
 pub mod login;

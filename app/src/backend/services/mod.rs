@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod action_modules;
 pub mod audit;
 pub mod auth;
+pub mod blueprint_pages;
 pub mod blueprints;
 pub mod bootstrap;
 pub mod describe_types;
