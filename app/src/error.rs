@@ -60,6 +60,15 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // A form the server function cannot read is bad input, not a server fault.
+            ServerFnErrorErr::Args(why) => {
+                AppError::Invalid(format!("The form could not be read: {why}"))
+            }
+            ServerFnErrorErr::MissingArg(name) => {
+                AppError::Invalid(format!("The form lacks `{name}`."))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

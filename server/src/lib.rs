@@ -86,7 +86,8 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         ))
         .layer(axum::middleware::from_fn(csrf::cross_origin_protection))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(api::error::render_misp_errors));
+        .layer(axum::middleware::from_fn(api::error::render_misp_errors))
+        .layer(axum::middleware::from_fn(api::error::server_fn_status));
 
     // MISP clients may add `.json` to any path; strip it before routing and remember it.
     Router::new()

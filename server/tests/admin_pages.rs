@@ -69,6 +69,14 @@ async fn admin_page_functions_are_for_site_admins_only() {
                 assert_eq!(r.status(), 403, "{email} on {endpoint}");
             }
         }
+        // A form the function cannot read is a 400 with a message, not a server error.
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let r = app
+            .server_fn(&admin, "triggers/list", &[("scope", "")])
+            .await;
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("could not be read"));
         let anonymous = app.browser();
         let r = app
             .server_fn(&anonymous, "triggers/list", ENDPOINTS[5].1)

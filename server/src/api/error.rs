@@ -111,3 +111,26 @@ fn response_is_not_json(response: &Response) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"))
 }
+
+/// Leptos answers 500 for every server-function error it raises itself (a form it cannot read,
+/// before the function runs); the body is then our [`AppError`], whose own status is right
+/// (400 for bad input). This layer gives `/api/*` answers that status.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
