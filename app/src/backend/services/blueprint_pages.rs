@@ -2,19 +2,13 @@
 //! `workflowBlueprints/*` routes.
 use serde_json::Value;
 
+use super::input::{connected_nodes, value_text as text};
+
 use super::blueprints::{self, BlueprintInput};
 use crate::backend::store::blueprints::BlueprintFilter;
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
 use crate::model::{BlueprintDetail, BlueprintRow, GraphNodeView};
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
 
 fn row(b: &Value) -> BlueprintRow {
     BlueprintRow {
@@ -70,19 +64,7 @@ pub async fn detail(
                 .unwrap_or("action")
                 .to_owned(),
         });
-        if let Some(Value::Object(outputs)) = node.get("outputs") {
-            for output in outputs.values() {
-                for c in output["connections"].as_array().into_iter().flatten() {
-                    if let Some(to) = c["node"]
-                        .as_str()
-                        .and_then(|t| t.parse().ok())
-                        .or_else(|| c["node"].as_u64())
-                    {
-                        edges.push((node_id, to));
-                    }
-                }
-            }
-        }
+        edges.extend(connected_nodes(node).into_iter().map(|to| (node_id, to)));
     }
     Ok(BlueprintDetail {
         blueprint: row(b),

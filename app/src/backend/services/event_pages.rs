@@ -2,6 +2,8 @@
 //! the pages and the API can never disagree on visibility or content).
 use serde_json::Value;
 
+use super::input::value_text as text;
+
 use super::events::{self, IndexFilter};
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
@@ -12,15 +14,6 @@ use crate::model::{
 
 /// Rows per page of the event index.
 pub const PAGE_SIZE: u64 = 50;
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
 
 fn truthy(v: &Value, key: &str) -> bool {
     match v.get(key) {

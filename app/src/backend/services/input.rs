@@ -23,6 +23,34 @@ pub fn field_text(m: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
+/// `field_text` of a JSON object's field, or `""` (booleans as `true` / `false`): for reading
+/// MISP documents into page models.
+pub fn value_text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => v
+            .as_object()
+            .and_then(|m| field_text(m, key))
+            .unwrap_or_default(),
+    }
+}
+
+/// The ids of the nodes a Drawflow node's outputs connect to (`"node": "3"` or `3`).
+pub fn connected_nodes(node: &Value) -> Vec<u64> {
+    node.get("outputs")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|outputs| outputs.values())
+        .flat_map(|output| output["connections"].as_array().into_iter().flatten())
+        .filter_map(|c| {
+            c["node"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .or_else(|| c["node"].as_u64())
+        })
+        .collect()
+}
+
 /// A request body as a map: the object under the first of `models` it is wrapped in
 /// (`{"Warninglist": {...}}`), else the body itself; `null` is an empty body.
 pub fn unwrap_body(body: Value, models: &[&str]) -> Result<Map<String, Value>, AppError> {

@@ -6,18 +6,12 @@ use std::collections::HashMap;
 use sea_orm::EntityTrait;
 use serde_json::Value;
 
+use super::input::value_text as text;
+
 use crate::backend::entities::workflow;
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
 use crate::model::{ModuleDetail, ModuleRow, ParamRow, WorkflowRef};
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
 
 fn row(config: &Value, used_by: usize) -> ModuleRow {
     let source = if config["is_misp_module"].as_bool() == Some(true) {

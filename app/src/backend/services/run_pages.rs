@@ -3,6 +3,8 @@
 //! coloured by what each node did.
 use serde_json::Value;
 
+use super::input::{connected_nodes, value_text as text};
+
 use super::runs::{list_runs, view_run, RunQuery};
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
@@ -10,14 +12,6 @@ use crate::model::{GraphNodeView, RunDetail, RunList, RunNodeView, RunRow};
 
 /// Runs per page.
 pub const PAGE: u64 = 50;
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
@@ -160,19 +154,7 @@ pub async fn detail(state: &AppState, actor: &Principal, id: &str) -> Result<Run
                     y: node["pos_y"].as_f64().unwrap_or(0.0),
                     status,
                 });
-                if let Some(Value::Object(outputs)) = node.get("outputs") {
-                    for output in outputs.values() {
-                        for c in output["connections"].as_array().into_iter().flatten() {
-                            if let Some(to) = c["node"]
-                                .as_str()
-                                .and_then(|t| t.parse().ok())
-                                .or_else(|| c["node"].as_u64())
-                            {
-                                edges.push((node_id, to));
-                            }
-                        }
-                    }
-                }
+                edges.extend(connected_nodes(node).into_iter().map(|to| (node_id, to)));
             }
         }
     }

@@ -3,6 +3,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
+use super::input::value_text as text;
+
 use super::workflows::{list_triggers, TriggerFilter};
 use crate::backend::entities::workflow_run;
 use crate::backend::{AppState, Principal};
@@ -11,14 +13,6 @@ use crate::model::TriggerRow;
 
 /// Runs the percentiles are taken over (the newest).
 const SAMPLE: u64 = 1_000;
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
 
 /// The `q`-quantile (0..=1) of sorted `values`, nearest rank.
 fn quantile(sorted: &[i64], q: f64) -> Option<f64> {
