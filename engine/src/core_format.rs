@@ -9,6 +9,7 @@
 
 use std::ops::ControlFlow;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::hashpath::map_get;
@@ -290,6 +291,201 @@ pub(crate) fn add_extras(doc: &mut Value) {
         }
     }
     event.insert("_AttributeFlattened".into(), Value::Array(flattened));
+}
+
+/// Serialises a [`convert_base`] document as [`add_extras`] would complete it, without building
+/// the extras: each attribute's `_allTags` and `Event._AttributeFlattened` are written from the
+/// document as the serialiser reaches them. The output is what serialising the completed
+/// document gives, key for key in the same order, at the cost of the serialisation alone rather
+/// than of a deep copy of every attribute first.
+pub(crate) struct WithExtras<'a>(pub(crate) &'a Value);
+
+impl Serialize for WithExtras<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(doc) = self.0 else {
+            return self.0.serialize(s);
+        };
+        let Some(Value::Object(event)) = doc.get("Event") else {
+            return self.0.serialize(s);
+        };
+        let mut m = s.serialize_map(Some(doc.len()))?;
+        for (k, v) in doc {
+            if k == "Event" {
+                m.serialize_entry(k, &EventWithExtras(event))?;
+            } else {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct EventWithExtras<'a>(&'a Map<String, Value>);
+
+impl Serialize for EventWithExtras<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let event = self.0;
+        let inherited = event_tags(event);
+        let mut m = s.serialize_map(Some(event.len() + 1))?;
+        for (k, v) in event {
+            match (k.as_str(), v) {
+                ("Attribute", Value::Array(attrs)) => {
+                    m.serialize_entry(k, &Attributes { attrs, inherited })?;
+                }
+                ("Object", Value::Array(objects)) => {
+                    let objects = objects.iter().map(|o| ObjectWithTags { o, inherited });
+                    m.serialize_entry(k, &Seq(std::cell::Cell::new(Some(objects))))?;
+                }
+                _ => m.serialize_entry(k, v)?,
+            }
+        }
+        m.serialize_entry("_AttributeFlattened", &Flattened { event, inherited })?;
+        m.end()
+    }
+}
+
+/// Serialises the items of an iterator once (the serialiser takes `&self`).
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for Seq<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(items) => s.collect_seq(items),
+            None => Err(serde::ser::Error::custom("sequence serialised twice")),
+        }
+    }
+}
+
+struct Attributes<'a> {
+    attrs: &'a [Value],
+    inherited: &'a [Value],
+}
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.attrs.iter().map(|attr| AttributeWithTags {
+            attr,
+            inherited: self.inherited,
+        }))
+    }
+}
+
+struct ObjectWithTags<'a> {
+    o: &'a Value,
+    inherited: &'a [Value],
+}
+
+impl Serialize for ObjectWithTags<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(o) = self.o else {
+            return self.o.serialize(s);
+        };
+        let mut m = s.serialize_map(Some(o.len()))?;
+        for (k, v) in o {
+            match (k.as_str(), v) {
+                ("Attribute", Value::Array(attrs)) => m.serialize_entry(
+                    k,
+                    &Attributes {
+                        attrs,
+                        inherited: self.inherited,
+                    },
+                )?,
+                _ => m.serialize_entry(k, v)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// One attribute with its `_allTags` in place (or last); other values as they are.
+struct AttributeWithTags<'a> {
+    attr: &'a Value,
+    inherited: &'a [Value],
+}
+
+impl Serialize for AttributeWithTags<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(a) = self.attr else {
+            return self.attr.serialize(s);
+        };
+        let own = match a.get("Tag") {
+            Some(Value::Array(own)) => own.as_slice(),
+            _ => &[],
+        };
+        let all = || {
+            let tags = self
+                .inherited
+                .iter()
+                .map(|t| Flagged(t, true))
+                .chain(own.iter().map(|t| Flagged(t, false)));
+            Seq(std::cell::Cell::new(Some(tags)))
+        };
+        let present = a.contains_key("_allTags");
+        let mut m = s.serialize_map(Some(a.len() + usize::from(!present)))?;
+        for (k, v) in a {
+            if k == "_allTags" {
+                m.serialize_entry(k, &all())?;
+            } else {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        if !present {
+            m.serialize_entry("_allTags", &all())?;
+        }
+        m.end()
+    }
+}
+
+/// A tag with `inherited` set (in place when the tag has one, else last).
+struct Flagged<'a>(&'a Value, bool);
+
+impl Serialize for Flagged<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(t) = self.0 else {
+            return self.0.serialize(s);
+        };
+        let present = t.contains_key("inherited");
+        let mut m = s.serialize_map(Some(t.len() + usize::from(!present)))?;
+        for (k, v) in t {
+            if k == "inherited" {
+                m.serialize_entry(k, &self.1)?;
+            } else {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        if !present {
+            m.serialize_entry("inherited", &self.1)?;
+        }
+        m.end()
+    }
+}
+
+/// `Event._AttributeFlattened`: the attributes, then each object's, with their `_allTags`.
+struct Flattened<'a> {
+    event: &'a Map<String, Value>,
+    inherited: &'a [Value],
+}
+
+impl Serialize for Flattened<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let top = match self.event.get("Attribute") {
+            Some(Value::Array(attrs)) => attrs.as_slice(),
+            _ => &[],
+        };
+        let in_objects = match self.event.get("Object") {
+            Some(Value::Array(objects)) => objects.as_slice(),
+            _ => &[],
+        }
+        .iter()
+        .flat_map(|o| match o.get("Attribute") {
+            Some(Value::Array(attrs)) => attrs.as_slice(),
+            _ => &[],
+        });
+        s.collect_seq(top.iter().chain(in_objects).map(|attr| AttributeWithTags {
+            attr,
+            inherited: self.inherited,
+        }))
+    }
 }
 
 /// Calls `f` on each item `Event._AttributeFlattened` will hold once [`add_extras`] ran on

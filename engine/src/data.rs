@@ -99,6 +99,25 @@ impl RoamingData {
         self.raw().get(key)
     }
 
+    /// The document when it is a JSON string (some ad-hoc payloads are), else `None`.
+    pub fn text(&self) -> Option<&str> {
+        match &self.root {
+            Value::String(s) if self.pending.is_none() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// [`RoamingData::view`] serialised as JSON, without building or copying what the
+    /// serialisation does not need: with no path filter active the document is written as it is
+    /// stored, a pending core format with its extras written on the fly (see
+    /// [`core_format::WithExtras`]).
+    pub fn view_json(&self, cache: &PathCache) -> Result<Vec<u8>, PathError> {
+        if self.has_path_filters() {
+            return Ok(serde_json::to_vec(&*self.view(cache)?).unwrap_or_default());
+        }
+        Ok(serde_json::to_vec(self).unwrap_or_default())
+    }
+
     /// Whether a path filter (§8.4) is active, i.e. [`RoamingData::view`] filters a copy.
     pub fn has_path_filters(&self) -> bool {
         filters::has_path_filters(&self.root)
@@ -154,8 +173,16 @@ impl std::ops::Index<&str> for RoamingData {
 }
 
 impl Serialize for RoamingData {
+    /// Serialises the complete document; pending core-format extras are written as they are
+    /// reached rather than built first.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.raw().serialize(s)
+        match &self.pending {
+            Some(full) => match full.get() {
+                Some(complete) => complete.serialize(s),
+                None => core_format::WithExtras(&self.root).serialize(s),
+            },
+            None => self.root.serialize(s),
+        }
     }
 }
 
@@ -179,6 +206,29 @@ mod tests {
                 "Object": [{"Attribute": [{"Tag": [{"name": "c"}, "s"]}]}, {"Attribute": "no"}, 5]}}),
             json!({"Attribute": {"id": "7", "object_id": "3"}, "Object": {"id": "3"}, "Event": {"Tag": [{"name": "t"}]}}),
         ]
+    }
+
+    /// §7: serialising pending core-format data (extras written on the fly) gives the same
+    /// bytes as serialising the completed document, whether or not a reader completed it.
+    #[test]
+    fn s7_serialising_pending_data_equals_the_complete_document() {
+        let mut all = samples();
+        all.push(
+            json!({"Event": {"Tag": [{"name": "e", "inherited": "x"}, 3],
+            "Attribute": [{"Tag": [{"name": "a", "inherited": 1}, "s"], "_allTags": 0, "z": 1}],
+            "Object": [{"Attribute": []}, {"name": "o"}]}, "_x": 1}),
+        );
+        all.push(json!({"Event": {"id": 1}}));
+        for raw in all {
+            let eager =
+                serde_json::to_vec(&core_format::convert(raw.clone()).expect("convert")).unwrap();
+            let lazy = RoamingData::core_format(raw.clone()).expect("lazy");
+            assert_eq!(serde_json::to_vec(&lazy).unwrap(), eager, "{raw}");
+            let cache = PathCache::default();
+            assert_eq!(lazy.view_json(&cache).unwrap(), eager);
+            let _ = lazy.raw();
+            assert_eq!(serde_json::to_vec(&lazy).unwrap(), eager);
+        }
     }
 
     /// §7: the lazily completed core format is exactly `convert`'s, whichever way it is read.

@@ -443,6 +443,12 @@ impl<'a> ModuleContext<'a> {
         Ok(data.view(self.paths)?)
     }
 
+    /// The roaming data as this module sees it, serialised as JSON (see
+    /// [`RoamingData::view_json`]: cheaper than serialising [`ModuleContext::view`]).
+    pub fn view_json(&self, data: &RoamingData) -> Result<Vec<u8>, ModuleError> {
+        Ok(data.view_json(self.paths)?)
+    }
+
     /// The node's filtering conditions applied to `data` (spec §8.2): `Some(items)` when the
     /// node has filters, `None` when it has none (the module then picks its default items).
     pub fn filtered<'d>(&self, data: &'d Value) -> Result<Option<Vec<&'d Value>>, ModuleError> {

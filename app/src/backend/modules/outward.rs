@@ -134,6 +134,16 @@ fn form_fields(v: &Value) -> Vec<(String, String)> {
     }
 }
 
+/// The webhook's params (any may be a Jinja template).
+const WEBHOOK_PARAMS: [&str; 6] = [
+    "url",
+    "self_signed",
+    "headers",
+    "request_method",
+    "content_type",
+    "payload",
+];
+
 /// `webhook` (Webhook 0.7): calls a URL with the roaming data or a Jinja payload.
 pub struct Webhook {
     config: ModuleConfig,
@@ -187,50 +197,64 @@ impl Module for Webhook {
         errors: &mut Vec<String>,
     ) -> Result<bool, ModuleError> {
         let run = RunContext::of(ctx)?;
-        let view = roaming(ctx, data)?;
-        let url = ctx.param_str("url", &view)?;
-        let self_signed = ctx.param_str("self_signed", &view)? == "allow";
+        // The document is only looked at when a param is a template or it is sent as a form:
+        // a JSON body is serialised straight from the roaming data (no copy, and MISP's
+        // core-format extras written as they are serialised rather than built first).
+        let templated = WEBHOOK_PARAMS.iter().any(|p| ctx.param_is_template(p));
+        let view = if templated {
+            Some(ctx.view(data)?)
+        } else {
+            None
+        };
+        let params_data: &Value = view.as_deref().unwrap_or(&Value::Null);
+        let url = ctx.param_str("url", params_data)?;
+        let self_signed = ctx.param_str("self_signed", params_data)? == "allow";
         let Some((policy, client, url)) = open(run, &url, self_signed, true, errors).await? else {
             return Ok(false);
         };
-        let headers = match parse_headers(&ctx.param_str("headers", &view)?) {
+        let headers = match parse_headers(&ctx.param_str("headers", params_data)?) {
             Ok(h) => h,
             Err(e) => {
                 errors.push(e);
                 return Ok(false);
             }
         };
-        let method = match ctx.param_str("request_method", &view)?.as_str() {
+        let method = match ctx.param_str("request_method", params_data)?.as_str() {
             "get" => reqwest::Method::GET,
             "put" => reqwest::Method::PUT,
             "delete" => reqwest::Method::DELETE,
             _ => reqwest::Method::POST,
         };
-        let form = ctx.param_str("content_type", &view)? == "form";
-        let payload_text = ctx.param_str("payload", &view)?;
-        let payload = if payload_text.trim().is_empty() {
-            view
-        } else {
-            // A payload that parses as JSON is sent as JSON; otherwise as the text itself.
-            serde_json::from_str(&payload_text).unwrap_or(Value::String(payload_text))
-        };
+        let form = ctx.param_str("content_type", params_data)? == "form";
+        let payload_text = ctx.param_str("payload", params_data)?;
         let with_body = method != reqwest::Method::GET;
         let mut request = client.request(method, url);
+        // The payload param when set (JSON when it parses, else the text), else the data.
+        let custom = (!payload_text.trim().is_empty())
+            .then(|| serde_json::from_str(&payload_text).unwrap_or(Value::String(payload_text)));
         request = if form {
             let request = request.header("Accept", "application/x-www-form-urlencoded");
-            if with_body {
-                request.form(&form_fields(&payload))
-            } else {
-                request
+            match (custom, with_body) {
+                (_, false) => request,
+                (Some(payload), true) => request.form(&form_fields(&payload)),
+                (None, true) => request.form(&form_fields(ctx.view(data)?.as_ref())),
             }
         } else {
             let request = request.header("Accept", "application/json");
-            match (&payload, with_body) {
-                (_, false) => request,
-                (Value::String(text), true) => request
+            let body = match (custom, with_body) {
+                (_, false) => None,
+                (Some(Value::String(text)), true) => Some(text.into_bytes()),
+                (Some(other), true) => Some(serde_json::to_vec(&other).unwrap_or_default()),
+                (None, true) => Some(match data.text() {
+                    Some(text) => text.as_bytes().to_vec(),
+                    None => ctx.view_json(data)?,
+                }),
+            };
+            match body {
+                Some(body) => request
                     .header("Content-Type", "application/json")
-                    .body(text.clone()),
-                (other, true) => request.json(other),
+                    .body(body),
+                None => request,
             }
         };
         for (name, value) in headers {
