@@ -16,7 +16,12 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(HOME)/.cargo/bin:$(TOOLS)/node_modules/.bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
+# The publish gate against the measuring stick (issue 10): a release build, then the harness's
+# compare.sh with Flowgate as a third target; prints the table. BENCH_HARNESS names the harness
+# folder (default ../shared/bench); extra options go to compare.sh through BENCH_ARGS.
+BENCH_HARNESS ?= $(CURDIR)/../shared/bench
+
+.PHONY: bench run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
 
 # Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
 # mean what they mean in a shell file, not what make would make of them.
@@ -91,6 +96,11 @@ e2e:
 # PyMISP against a fresh server (SQLite, and PostgreSQL when FLOWGATE_TEST_POSTGRES_URL is set).
 pymisp:
 	FLOWGATE_SERVER_BIN=$(CURDIR)/target/debug/server $(PYMISP_VENV)/bin/pytest -q end2end/pymisp
+
+bench:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
+	cargo build --release -p server
+	BENCH_HARNESS=$(BENCH_HARNESS) server/benches/gate/run.sh $(BENCH_ARGS)
 
 fmt:
 	cargo fmt --all

@@ -25,6 +25,8 @@ pub struct Config {
     pub log_dir: std::path::PathBuf,
     /// `FLOWGATE_MAX_BODY_MB`: largest request body accepted, in MiB (default 64).
     pub max_body_mb: usize,
+    /// `FLOWGATE_INFLIGHT_MB`: request bodies handled at once, in MiB (default 16); more wait.
+    pub inflight_mb: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -55,16 +57,8 @@ impl Config {
             log_dir: var("FLOWGATE_LOG_DIR")
                 .unwrap_or_else(|| "data/logs".into())
                 .into(),
-            max_body_mb: match var("FLOWGATE_MAX_BODY_MB") {
-                None => crate::DEFAULT_MAX_BODY_MB,
-                Some(v) => v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=4096).contains(n))
-                    .with_context(|| {
-                        format!("FLOWGATE_MAX_BODY_MB must be a number of MiB from 1 to 4096, not `{v}`")
-                    })?,
-            },
+            max_body_mb: mib_var("FLOWGATE_MAX_BODY_MB", crate::DEFAULT_MAX_BODY_MB, 4096)?,
+            inflight_mb: mib_var("FLOWGATE_INFLIGHT_MB", crate::DEFAULT_INFLIGHT_MB, 65536)?,
         })
     }
 }
@@ -88,6 +82,7 @@ impl std::fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("log_dir", &self.log_dir)
             .field("max_body_mb", &self.max_body_mb)
+            .field("inflight_mb", &self.inflight_mb)
             .finish()
     }
 }
@@ -103,6 +98,18 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// A size in MiB from environment variable `name`: `default` when unset, else 1 to `max`.
+fn mib_var(name: &str, default: usize, max: usize) -> anyhow::Result<usize> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .with_context(|| format!("{name} must be a number of MiB from 1 to {max}, not `{v}`")),
     }
 }
 

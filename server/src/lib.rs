@@ -3,6 +3,7 @@
 //!
 //! [`build_router`] is public so integration tests serve exactly what `main` serves.
 pub mod api;
+pub mod budget;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -31,16 +32,21 @@ pub struct RouterOptions {
     pub cookie_secure: bool,
     /// Largest request body accepted (MISP events can be large); bigger ones get 413.
     pub max_body_bytes: usize,
+    /// Request bodies handled at once, in bytes (see [`budget`]).
+    pub inflight_bytes: usize,
 }
 
 /// Default of `FLOWGATE_MAX_BODY_MB`.
 pub const DEFAULT_MAX_BODY_MB: usize = 64;
+/// Default of `FLOWGATE_INFLIGHT_MB`.
+pub const DEFAULT_INFLIGHT_MB: usize = 16;
 
 impl Default for RouterOptions {
     fn default() -> Self {
         Self {
             cookie_secure: true,
             max_body_bytes: DEFAULT_MAX_BODY_MB * 1024 * 1024,
+            inflight_bytes: DEFAULT_INFLIGHT_MB * 1024 * 1024,
         }
     }
 }
@@ -77,9 +83,13 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
     // Layers run outermost first: trace → MISP error rendering → session → CSRF check →
-    // principal. CSRF sits before the principal lookup so a forged request never reaches a
-    // handler, and both need the session loaded.
+    // principal → payload budget. CSRF sits before the principal lookup so a forged request
+    // never reaches a handler, and both need the session loaded.
     let inner = inner
+        .layer(axum::middleware::from_fn_with_state(
+            budget::PayloadBudget::new(options.inflight_bytes),
+            budget::payload_budget,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state,
             principal_layer::resolve_principal,

@@ -17,6 +17,9 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: server [serve | user-key <email>]";
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -98,6 +101,7 @@ async fn serve() -> anyhow::Result<()> {
         workflows: std::sync::Arc::new(workflows),
         leptos_options,
         login_throttle: LoginThrottle::default(),
+        principals: Default::default(),
     };
     app::backend::services::zmq::bind_if_enabled(&state).await;
     app::backend::services::action_modules::refresh_in_background(&state);
@@ -107,6 +111,7 @@ async fn serve() -> anyhow::Result<()> {
         RouterOptions {
             cookie_secure: config.cookie_secure,
             max_body_bytes: config.max_body_mb * 1024 * 1024,
+            inflight_bytes: config.inflight_mb * 1024 * 1024,
         },
     );
     let cleanup = spawn_session_cleanup(DbSessionStore::new(db.clone()), Duration::from_secs(3600));

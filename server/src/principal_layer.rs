@@ -22,7 +22,7 @@ pub async fn resolve_principal(
 ) -> Response {
     let principal = if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         match value.to_str() {
-            Ok(key) => auth::principal_for_authkey(&state.db, key).await,
+            Ok(key) => auth::principal_for_authkey(&state.db, &state.principals, key).await,
             Err(_) => Ok(None),
         }
     } else if let Some(session) = request.extensions().get::<Session>().cloned() {

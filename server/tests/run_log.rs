@@ -87,6 +87,7 @@ async fn blocked_runs_write_the_execution_log_file() {
         workflows: std::sync::Arc::new(runtime),
         leptos_options: common::leptos_options(),
         login_throttle: Default::default(),
+        principals: Default::default(),
     };
     let admin = app.principal(ADMIN_EMAIL).await;
     let graph = json!({

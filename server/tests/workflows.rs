@@ -617,6 +617,62 @@ async fn execute_workflow_runs_and_logs() {
     .await;
 }
 
+/// Runs answered at the same time share run-log commits (group commit): each still gets its own
+/// run id, which is in the log when the answer arrives, and the counter counts every run. A save
+/// right after runs (the workflow cached for runs) takes effect on the next run.
+#[tokio::test]
+async fn concurrent_runs_are_each_logged_once_and_counted() {
+    for_each_backend(|app| async move {
+        let added = add_gate(&app).await;
+        let id = added["Workflow"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/workflows/executeWorkflow/{id}.json");
+        let runs = (0..40).map(|i| {
+            let app = &app;
+            let path = path.clone();
+            async move {
+                let tag = if i % 2 == 0 { "tlp:red" } else { "tlp:green" };
+                let r = post(app, &path, ADMIN_KEY, event(tag)).await;
+                assert_eq!(r.status(), 200);
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(v["success"], i % 2 == 1, "{v}");
+                v["run_id"].as_i64().expect("run id")
+            }
+        });
+        let ids = futures::future::join_all(runs).await;
+        let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), 40, "every run has its own id");
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let logged = app::backend::entities::workflow_run::Entity::find()
+            .filter(app::backend::entities::workflow_run::Column::Id.is_in(ids.clone()))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(logged.len(), 40, "every answered run is in the log");
+        assert_eq!(logged.iter().filter(|r| r.outcome == "blocked").count(), 20);
+        assert_eq!(stored_row(&app, id.parse().unwrap()).await.counter, 40);
+
+        // Saved without the stop node: the very next run passes the tlp:red event.
+        let mut graph = publish_gate();
+        graph.as_object_mut().unwrap().retain(|k, _| k == "1");
+        graph["1"]["outputs"] = json!({"output_1": {"connections": []}});
+        let saved = post(
+            &app,
+            &format!("/workflows/edit/{id}.json"),
+            ADMIN_KEY,
+            json!({"Workflow": {"data": graph}}),
+        )
+        .await;
+        assert_eq!(saved.status(), 200);
+        let after: Value = post(&app, &path, ADMIN_KEY, event("tlp:red"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(after["success"], true, "{after}");
+    })
+    .await;
+}
+
 /// §15 moduleStatelessExecution: one module on MISP's form fields (`input_data` as a JSON
 /// string, `module_indexed_param`, `convert_data`); answers `{success, errors}` (plus the data);
 /// unknown modules 404, triggers, bad params and bad JSON 400; nothing is counted or logged.

@@ -7,6 +7,7 @@ pub mod modules;
 pub mod outbound;
 pub mod password;
 pub mod principal;
+pub mod run_writer;
 pub mod runtime;
 pub mod services;
 pub mod session_store;

@@ -248,9 +248,15 @@ impl reqwest::dns::Resolve for PolicyResolver {
     }
 }
 
+/// How long the policy read from the settings is reused: changes made by this process apply at
+/// once, another process's within this time.
+const POLICY_MAX_AGE: Duration = Duration::from_secs(1);
+
 /// The outbound clients and the policy their resolver applies.
 pub struct Outbound {
     policy: Arc<RwLock<OutboundPolicy>>,
+    /// When `policy` was read from the settings, and the settings generation then.
+    loaded: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
     verified: reqwest::Client,
     self_signed: reqwest::Client,
 }
@@ -285,6 +291,7 @@ impl Outbound {
             verified: build(false),
             self_signed: build(true),
             policy,
+            loaded: std::sync::Mutex::new(None),
         }
     }
 
@@ -294,10 +301,31 @@ impl Outbound {
         state: &AppState,
         allow_self_signed: bool,
     ) -> Result<(OutboundPolicy, reqwest::Client), AppError> {
-        let policy = OutboundPolicy::load(state).await?;
-        if let Ok(mut p) = self.policy.write() {
-            *p = policy.clone();
-        }
+        let generation = crate::backend::services::settings::settings_generation();
+        let fresh = self
+            .loaded
+            .lock()
+            .ok()
+            .and_then(|l| *l)
+            .is_some_and(|(at, g)| g == generation && at.elapsed() < POLICY_MAX_AGE);
+        let cached = if fresh {
+            self.policy.read().ok().map(|p| p.clone())
+        } else {
+            None
+        };
+        let policy = match cached {
+            Some(p) => p,
+            None => {
+                let policy = OutboundPolicy::load(state).await?;
+                if let Ok(mut p) = self.policy.write() {
+                    *p = policy.clone();
+                }
+                if let Ok(mut l) = self.loaded.lock() {
+                    *l = Some((std::time::Instant::now(), generation));
+                }
+                policy
+            }
+        };
         let client = if allow_self_signed {
             self.self_signed.clone()
         } else {

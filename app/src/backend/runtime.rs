@@ -8,7 +8,7 @@ use engine::services::{LogLevel, LogRecord, NoopSinks, SystemClock};
 use engine::{Engine, ModuleSwitches, Registry, RunLog, Services};
 use sea_orm::DatabaseConnection;
 
-use crate::backend::store::{module_states, workflows};
+use crate::backend::store::module_states;
 use crate::error::AppError;
 
 /// Logic and action modules enabled on a fresh install, as in MISP.
@@ -29,7 +29,15 @@ pub const ENABLED_AT_INSTALL: [&str; 9] = [
 #[derive(Default)]
 pub struct ModuleStates {
     stored: RwLock<HashMap<String, bool>>,
+    /// When `stored` was last read from the database.
+    read_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Bumped whenever `stored` changes.
+    version: std::sync::atomic::AtomicU64,
 }
+
+/// How stale the module switches may be when a run starts: switches flipped by this process are
+/// in the cache at once ([`ModuleStates::remember`]); another process's within this time.
+pub const MODULE_STATES_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ModuleStates {
     pub async fn load(db: &DatabaseConnection) -> Result<Self, AppError> {
@@ -39,6 +47,8 @@ impl ModuleStates {
             .collect();
         Ok(Self {
             stored: RwLock::new(stored),
+            read_at: std::sync::Mutex::new(Some(std::time::Instant::now())),
+            version: Default::default(),
         })
     }
 
@@ -51,16 +61,49 @@ impl ModuleStates {
             .into_iter()
             .collect();
         if let Ok(mut stored) = self.stored.write() {
-            *stored = fresh;
+            if *stored != fresh {
+                *stored = fresh;
+                self.version
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
+        if let Ok(mut at) = self.read_at.lock() {
+            *at = Some(std::time::Instant::now());
         }
         Ok(())
+    }
+
+    /// [`ModuleStates::refresh`] when the switches were last read more than `max_age` ago (what
+    /// a run does, so that runs do not cost a query each).
+    pub async fn refresh_if_older(
+        &self,
+        db: &DatabaseConnection,
+        max_age: std::time::Duration,
+    ) -> Result<(), AppError> {
+        let fresh = self
+            .read_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .is_some_and(|at| at.elapsed() < max_age);
+        if fresh {
+            return Ok(());
+        }
+        self.refresh(db).await
     }
 
     /// Records a switch already written to the database (after its transaction committed).
     pub fn remember(&self, module_id: &str, enabled: bool) {
         if let Ok(mut stored) = self.stored.write() {
             stored.insert(module_id.to_owned(), enabled);
+            self.version
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
+    }
+
+    /// Changes whenever a switch does (what validation results cached against them depend on).
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -148,7 +191,7 @@ impl engine::DebugSink for HttpDebugSink {
 /// Counter in the `workflows` row; log records as lines of MISP's `workflow-execution.log`
 /// (spec §12), appended by one writer task, and in the `workflow` tracing target.
 struct DbRunLog {
-    db: DatabaseConnection,
+    runs: Arc<crate::backend::run_writer::RunWriter>,
     file: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
@@ -172,9 +215,15 @@ fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSende
                 return;
             }
         };
-        while let Some(mut line) = lines.recv().await {
-            line.push('\n');
-            if let Err(e) = file.write_all(line.as_bytes()).await {
+        while let Some(mut text) = lines.recv().await {
+            text.push('\n');
+            // Lines queued meanwhile go out in the same write (a file write is a hop to
+            // tokio's blocking pool).
+            while let Ok(more) = lines.try_recv() {
+                text.push_str(&more);
+                text.push('\n');
+            }
+            if let Err(e) = file.write_all(text.as_bytes()).await {
                 tracing::error!(path = %path.display(), error = %e, "cannot write the workflow execution log");
             }
         }
@@ -199,8 +248,91 @@ impl RunLog for DbRunLog {
         let Ok(id) = i32::try_from(workflow_id) else {
             return;
         };
-        if let Err(e) = workflows::increment_counter(&self.db, id).await {
-            tracing::error!(error = %e, workflow_id, "run counter update failed");
+        self.runs.count(id);
+    }
+}
+
+/// How long a loaded, validated workflow is reused by runs without asking the database. Saves
+/// made by this process take effect at once ([`forget_workflows`]); another process's within this
+/// time.
+pub const WORKFLOW_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+static WORKFLOW_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Drops every cached workflow (of every runtime in the process): call after a change to a
+/// workflow row commits.
+pub fn forget_workflows() {
+    WORKFLOW_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
+/// Workflows as runs need them (row and validated graph), by how they were asked for
+/// (`id:5`, `uuid:…`, `trigger:event-publish`), so that a run does not read, parse and validate
+/// the stored graph each time.
+#[derive(Default)]
+pub struct PreparedCache {
+    entries: std::sync::Mutex<HashMap<String, CachedWorkflow>>,
+}
+
+struct CachedWorkflow {
+    model: Arc<crate::backend::entities::workflow::Model>,
+    prepared: Arc<engine::Prepared>,
+    loaded: std::time::Instant,
+    generation: u64,
+    /// The switches and registry the graph was validated against (its node notifications).
+    switches: u64,
+    registry: usize,
+}
+
+/// The generation to pass to [`PreparedCache::put`], read before loading.
+pub fn workflow_generation() -> u64 {
+    WORKFLOW_GENERATION.load(std::sync::atomic::Ordering::Acquire)
+}
+
+impl PreparedCache {
+    /// The cached workflow under `key`, if still valid for `switches` and `registry`.
+    pub fn get(
+        &self,
+        key: &str,
+        switches: u64,
+        registry: &Arc<Registry>,
+    ) -> Option<(
+        Arc<crate::backend::entities::workflow::Model>,
+        Arc<engine::Prepared>,
+    )> {
+        let entries = self.entries.lock().ok()?;
+        let e = entries.get(key)?;
+        let valid = e.loaded.elapsed() < WORKFLOW_CACHE_TTL
+            && e.generation == workflow_generation()
+            && e.switches == switches
+            && e.registry == Arc::as_ptr(registry) as usize;
+        valid.then(|| (e.model.clone(), e.prepared.clone()))
+    }
+
+    pub fn put(
+        &self,
+        key: String,
+        model: &Arc<crate::backend::entities::workflow::Model>,
+        prepared: &Arc<engine::Prepared>,
+        generation: u64,
+        switches: u64,
+        registry: &Arc<Registry>,
+    ) {
+        if let Ok(mut entries) = self.entries.lock() {
+            // Keys are workflow ids, uuids and trigger ids: few, but never let it grow unbounded.
+            if entries.len() >= 4096 {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                CachedWorkflow {
+                    model: model.clone(),
+                    prepared: prepared.clone(),
+                    loaded: std::time::Instant::now(),
+                    generation,
+                    switches,
+                    registry: Arc::as_ptr(registry) as usize,
+                },
+            );
         }
     }
 }
@@ -277,6 +409,10 @@ pub struct WorkflowRuntime {
     pub max_chain_depth: u8,
     /// The ZeroMQ publisher (`misp_json` for published events, `misp_json_workflow`).
     pub zmq: ZmqPublisher,
+    /// The run log's writer (group commit of runs and run counters).
+    pub runs: Arc<crate::backend::run_writer::RunWriter>,
+    /// Workflows loaded and validated for runs.
+    pub prepared: PreparedCache,
     /// HTTP clients for modules that call the outside world, with the outbound rules.
     pub outbound: crate::backend::outbound::Outbound,
     services: Services,
@@ -426,10 +562,11 @@ impl engine::DebugSink for CapturingDebugSink {
 impl WorkflowRuntime {
     pub async fn start(db: &DatabaseConnection, options: RuntimeOptions) -> Result<Self, AppError> {
         let modules = Arc::new(ModuleStates::load(db).await?);
+        let runs = Arc::new(crate::backend::run_writer::RunWriter::start(db.clone()));
         let services = Services {
             debug: Arc::new(HttpDebugSink::start(db.clone())),
             log: Arc::new(DbRunLog {
-                db: db.clone(),
+                runs: runs.clone(),
                 file: options.execution_log.map(start_log_file),
             }),
             // Concurrent tasks need the durable queue of a later milestone; until then a
@@ -463,6 +600,8 @@ impl WorkflowRuntime {
             listeners,
             max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
             zmq: ZmqPublisher::start(),
+            runs,
+            prepared: PreparedCache::default(),
             outbound: crate::backend::outbound::Outbound::new(),
             services,
             discovered: RwLock::new(Default::default()),

@@ -10,6 +10,8 @@ pub struct AppState {
     pub workflows: std::sync::Arc<super::runtime::WorkflowRuntime>,
     pub leptos_options: LeptosOptions,
     pub login_throttle: LoginThrottle,
+    /// API-key principals recently loaded (see `services::auth::PrincipalCache`).
+    pub principals: std::sync::Arc<crate::backend::services::auth::PrincipalCache>,
 }
 
 /// How failed logins are throttled: at most `max_failures` per e-mail address and per client

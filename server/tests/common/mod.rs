@@ -118,6 +118,7 @@ impl TestApp {
             RouterOptions {
                 cookie_secure: false,
                 max_body_bytes: TEST_MAX_BODY,
+                inflight_bytes: server::DEFAULT_INFLIGHT_MB * 1024 * 1024,
             },
         )
         .await;
@@ -158,6 +159,7 @@ async fn serve(
         db,
         leptos_options: leptos_options(),
         login_throttle: LoginThrottle::default(),
+        principals: Default::default(),
     };
     let log_hook = server::spawn_log_hook(state.clone(), std::time::Duration::from_millis(50));
     let router = build_router(state.clone(), options);
@@ -198,6 +200,7 @@ pub async fn spawn_sqlite() -> TestApp {
         RouterOptions {
             cookie_secure: false,
             max_body_bytes: TEST_MAX_BODY,
+            inflight_bytes: server::DEFAULT_INFLIGHT_MB * 1024 * 1024,
         },
     )
     .await
@@ -232,6 +235,7 @@ pub async fn spawn_postgres() -> Option<(TestApp, String)> {
         RouterOptions {
             cookie_secure: false,
             max_body_bytes: TEST_MAX_BODY,
+            inflight_bytes: server::DEFAULT_INFLIGHT_MB * 1024 * 1024,
         },
     )
     .await;

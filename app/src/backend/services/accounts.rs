@@ -227,6 +227,7 @@ pub async fn edit_user(
     active.date_modified = Set(now());
     active.update(&txn).await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     user_saved(state, actor, user_id, &action);
     find_row(db, user_id).await
 }
@@ -385,6 +386,7 @@ pub async fn delete_user(
     )
     .await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(())
 }
 
@@ -442,6 +444,7 @@ pub async fn delete_org(
     )
     .await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(())
 }
 

@@ -28,6 +28,68 @@ pub fn hash_authkey(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// How long a key's principal is reused without asking the database. Changes made by this
+/// process (a key revoked, a user edited, disabled or deleted, an organisation or sharing group
+/// changed) take effect at once through [`forget_principals`]; changes made by another process
+/// on the same database take effect within this time.
+pub const PRINCIPAL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Bumped whenever something a principal is built from changes (see [`forget_principals`]).
+static PRINCIPAL_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Drops every cached principal (of every [`PrincipalCache`] in the process): call after a
+/// change to users, roles, organisations, sharing groups or API keys commits.
+pub fn forget_principals() {
+    PRINCIPAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
+/// API-key principals recently loaded, by the key's SHA-256, so that API traffic does not cost
+/// three or four queries a request. Only successful look-ups are kept, for [`PRINCIPAL_TTL`].
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], CachedPrincipal>>,
+}
+
+struct CachedPrincipal {
+    principal: Principal,
+    loaded: std::time::Instant,
+    generation: u64,
+    /// The key's expiry (Unix seconds, 0 = none), checked on every use.
+    expiration: i64,
+}
+
+/// Keys kept at most; past this the cache is emptied (a crude bound that only matters under a
+/// flood of distinct valid keys).
+const PRINCIPAL_CACHE_MAX: usize = 10_000;
+
+impl PrincipalCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
+        let entries = self.entries.read().ok()?;
+        let e = entries.get(digest)?;
+        let fresh = e.loaded.elapsed() < PRINCIPAL_TTL
+            && e.generation == PRINCIPAL_GENERATION.load(std::sync::atomic::Ordering::Acquire)
+            && (e.expiration == 0 || e.expiration > now());
+        fresh.then(|| e.principal.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], principal: &Principal, generation: u64, expiration: i64) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= PRINCIPAL_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(
+                digest,
+                CachedPrincipal {
+                    principal: principal.clone(),
+                    loaded: std::time::Instant::now(),
+                    generation,
+                    expiration,
+                },
+            );
+        }
+    }
+}
+
 /// Loads a user's role and organisation. `None` when the user is missing or disabled.
 pub async fn load_principal(
     db: &impl ConnectionTrait,
@@ -69,6 +131,7 @@ pub async fn principal_for_user_id(
 /// of an enabled user whose role allows API access (`perm_auth`).
 pub async fn principal_for_authkey(
     db: &DatabaseConnection,
+    cache: &PrincipalCache,
     header: &str,
 ) -> Result<Option<Principal>, AppError> {
     let key = header.trim();
@@ -76,7 +139,13 @@ pub async fn principal_for_authkey(
     if key.len() != AUTHKEY_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Ok(None);
     }
-    let Some(row) = auth_keys::find_key_by_hash(db, &hash_authkey(key)).await? else {
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if let Some(principal) = cache.get(&digest) {
+        return Ok(Some(principal));
+    }
+    // Read before the queries: a change committed meanwhile makes this entry stale at once.
+    let generation = PRINCIPAL_GENERATION.load(std::sync::atomic::Ordering::Acquire);
+    let Some(row) = auth_keys::find_key_by_hash(db, &hex::encode(digest)).await? else {
         return Ok(None);
     };
     let now = now();
@@ -97,6 +166,7 @@ pub async fn principal_for_authkey(
         auth_keys::update_last_used(db, row.id, now).await?;
         users::update_last_api_access(db, principal.user.id).await?;
     }
+    cache.put(digest, &principal, generation, row.expiration);
     Ok(Some(principal))
 }
 
@@ -211,6 +281,7 @@ pub async fn revoke_own_authkey(
     )
     .await?;
     txn.commit().await?;
+    forget_principals();
     Ok(())
 }
 

@@ -367,7 +367,19 @@ pub async fn validate_value(
     }
 }
 
-/// A setting's current value: the stored one, else its default.
+static SETTINGS_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Changes whenever this process changes a setting (what values derived from settings and kept
+/// in memory check; another process's changes are seen when such a value is re-read).
+pub fn settings_generation() -> u64 {
+    SETTINGS_GENERATION.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Marks every value derived from the settings as stale: call after a settings change commits.
+pub fn forget_settings() {
+    SETTINGS_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 /// The value of setting `name` (its default when unset); `None` for an unknown name.
 pub async fn setting(state: &AppState, name: &str) -> Result<Option<Value>, AppError> {
     match definitions(state).into_iter().find(|d| d.name == name) {
@@ -484,6 +496,7 @@ pub async fn edit_setting(
     )
     .await?;
     txn.commit().await?;
+    forget_settings();
     if def.name.starts_with("Plugin.Workflow_") {
         super::hooks::refresh_listeners(state).await;
     }

@@ -344,6 +344,7 @@ pub async fn add_group(
     .await?;
     let doc = group_document(&txn, &g).await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(Value::Object(doc))
 }
 
@@ -447,6 +448,7 @@ pub async fn edit_group(
     .await?;
     let doc = group_document(&txn, &saved).await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(Value::Object(doc))
 }
 
@@ -498,6 +500,7 @@ pub async fn delete_group(state: &AppState, actor: &Principal, id: &str) -> Resu
     )
     .await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(g.id)
 }
 
@@ -585,5 +588,6 @@ pub async fn change_member(
     )
     .await?;
     txn.commit().await?;
+    super::auth::forget_principals();
     Ok(message.to_owned())
 }

@@ -1,6 +1,7 @@
 //! Workflow administration (MISP's `/workflows/*`): validated saves that never half-write,
 //! stale-save detection, the trigger list, module switches, graph checks and synchronous runs.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use engine::{
     Graph, ModuleKind, ModuleSwitches, RunInput, RunReport, StatelessError, WorkflowInfo,
@@ -333,6 +334,7 @@ pub async fn add_workflow(
     )
     .await?;
     txn.commit().await?;
+    crate::backend::runtime::forget_workflows();
     super::hooks::refresh_listeners(state).await;
     Ok(workflow_json(
         &model,
@@ -404,6 +406,7 @@ pub async fn open_editor(state: &AppState, actor: &Principal, id: &str) -> Resul
                 .await;
                 match created {
                     Ok(m) => {
+                        crate::backend::runtime::forget_workflows();
                         super::hooks::refresh_listeners(state).await;
                         m
                     }
@@ -523,6 +526,7 @@ pub async fn edit_workflow(
     )
     .await?;
     txn.commit().await?;
+    crate::backend::runtime::forget_workflows();
     view_workflow(state, actor, &current.id.to_string()).await
 }
 
@@ -549,6 +553,7 @@ pub async fn delete_workflow(
     )
     .await?;
     txn.commit().await?;
+    crate::backend::runtime::forget_workflows();
     super::hooks::refresh_listeners(state).await;
     Ok(model.id)
 }
@@ -574,6 +579,7 @@ pub async fn set_debug(
     )
     .await?;
     txn.commit().await?;
+    crate::backend::runtime::forget_workflows();
     Ok(())
 }
 
@@ -708,6 +714,7 @@ pub async fn toggle_module(
     apply_toggle(&txn, module_id, target, enabled).await?;
     audit::record(&txn, Some(actor), toggle_entry(module_id, enabled)).await?;
     txn.commit().await?;
+    super::settings::forget_settings();
     remember_toggle(state, module_id, target, enabled);
     super::hooks::refresh_listeners(state).await;
     Ok(())
@@ -817,6 +824,64 @@ pub async fn execute_workflow(
     run_workflow(state, actor, id, input, "executeWorkflow", None).await
 }
 
+/// A workflow's row and its graph validated for running (or why it does not validate), from the
+/// runtime's cache while fresh (see `runtime::PreparedCache`), else loaded with `find`, parsed
+/// and validated. Only valid workflows are cached. Module switches are re-read when more than a
+/// second old, so switches flipped by another process count within a second.
+async fn workflow_for_run<F, Fut>(
+    state: &AppState,
+    key: String,
+    find: F,
+) -> Result<
+    (
+        Arc<workflow::Model>,
+        Result<Arc<engine::Prepared>, engine::Validation>,
+    ),
+    AppError,
+>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<workflow::Model, AppError>>,
+{
+    let runtime = &state.workflows;
+    runtime
+        .modules
+        .refresh_if_older(&state.db, crate::backend::runtime::MODULE_STATES_MAX_AGE)
+        .await?;
+    let engine = runtime.engine();
+    let registry = engine.registry_arc();
+    let switches = runtime.modules.version();
+    if let Some((model, prepared)) = runtime.prepared.get(&key, switches, &registry) {
+        return Ok((model, Ok(prepared)));
+    }
+    let generation = crate::backend::runtime::workflow_generation();
+    let model = Arc::new(find().await?);
+    let graph = serde_json::from_str::<Value>(&model.data)
+        .ok()
+        .and_then(|v| Graph::from_value(&v).ok())
+        .ok_or_else(|| {
+            tracing::error!(workflow = model.id, "stored workflow graph does not parse");
+            AppError::Internal
+        })?;
+    let info = WorkflowInfo {
+        id: i64::from(model.id),
+        uuid: model.uuid.clone(),
+        name: model.name.clone(),
+        trigger_id: model.trigger_id.clone(),
+        debug_enabled: model.debug_enabled,
+    };
+    match engine.prepare(info, graph) {
+        Ok(prepared) => {
+            let prepared = Arc::new(prepared);
+            runtime
+                .prepared
+                .put(key, &model, &prepared, generation, switches, &registry);
+            Ok((model, Ok(prepared)))
+        }
+        Err(v) => Ok((model, Err(v))),
+    }
+}
+
 /// Runs a workflow on `input`, or, for an ad-hoc workflow, on what its data-input scope
 /// collects (spec §6.6): the payload itself (`passed_roaming_data`), the events the payload's
 /// filters select (`passed_event_ids`) or the events the trigger's `filters` select (`events`),
@@ -830,23 +895,23 @@ async fn run_workflow(
     action: &str,
     only_scope: Option<&str>,
 ) -> Result<Value, AppError> {
-    state.workflows.modules.refresh(&state.db).await?;
-    let model = find(state, id).await?;
-    let graph_json: Value = serde_json::from_str(&model.data).map_err(|e| {
-        tracing::error!(error = %e, workflow = model.id, "stored workflow data is not JSON");
-        AppError::Internal
-    })?;
-    let graph = Graph::from_value(&graph_json).map_err(|e| {
-        tracing::error!(error = %e, workflow = model.id, "stored workflow graph does not parse");
-        AppError::Internal
-    })?;
+    let key = match id.parse::<i32>() {
+        Ok(n) => format!("id:{n}"),
+        Err(_) => format!("uuid:{id}"),
+    };
+    let (model, prepared) = workflow_for_run(state, key, || find(state, id)).await?;
+    let prepared = prepared.map_err(|v| AppError::Rejected {
+        message: v.message(),
+        errors: v.errors.iter().map(|e| e.to_string()).collect(),
+    });
     let inputs = if adhoc_number(&model.trigger_id).is_some() {
         if !state.workflows.modules.is_enabled(&model.trigger_id) {
             return Ok(
                 json!({"success": false, "outcome": "The ad-hoc trigger is disabled: nothing was run."}),
             );
         }
-        let scope = adhoc_setting(&graph, "scope", "passed_filters");
+        let graph = &prepared.as_ref().map_err(Clone::clone)?.graph;
+        let scope = adhoc_setting(graph, "scope", "passed_filters");
         if let Some(wanted) = only_scope {
             if scope != wanted {
                 return Err(AppError::Invalid(format!(
@@ -861,7 +926,7 @@ async fn run_workflow(
             "passed_event_ids" if input.get("Event").is_some() => vec![input],
             "passed_event_ids" => collect_events(state, actor, &input).await?,
             "events" => {
-                let text = adhoc_setting(&graph, "filters", "{}");
+                let text = adhoc_setting(graph, "filters", "{}");
                 let filters: Value = serde_json::from_str(&text).map_err(|e| {
                     AppError::Invalid(format!("The trigger's search filters are not JSON: {e}"))
                 })?;
@@ -875,22 +940,7 @@ async fn run_workflow(
     if inputs.is_empty() {
         return Ok(json!({"success": false, "outcome": "No data collected."}));
     }
-    let info = WorkflowInfo {
-        id: i64::from(model.id),
-        uuid: model.uuid.clone(),
-        name: model.name.clone(),
-        trigger_id: model.trigger_id.clone(),
-        debug_enabled: model.debug_enabled,
-    };
-    let prepared =
-        state
-            .workflows
-            .engine()
-            .prepare(info, graph)
-            .map_err(|v| AppError::Rejected {
-                message: v.message(),
-                errors: v.errors.iter().map(|e| e.to_string()).collect(),
-            })?;
+    let prepared = prepared?;
     let mut last = Value::Null;
     for input in inputs {
         let (report, run_id) =
@@ -967,25 +1017,18 @@ pub async fn run_hook(
     action: &str,
     actor: &Principal,
 ) -> Result<Option<RunReport>, AppError> {
-    let Some(model) = workflows::find_workflow_by_trigger(&state.db, trigger_id).await? else {
-        return Ok(None);
+    let found = workflow_for_run(state, format!("trigger:{trigger_id}"), || async {
+        workflows::find_workflow_by_trigger(&state.db, trigger_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("Invalid workflow.".into()))
+    })
+    .await;
+    let (model, prepared) = match found {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
     };
-    state.workflows.modules.refresh(&state.db).await?;
-    let graph = serde_json::from_str::<Value>(&model.data)
-        .ok()
-        .and_then(|v| Graph::from_value(&v).ok())
-        .ok_or_else(|| {
-            tracing::error!(workflow = model.id, "stored workflow graph does not parse");
-            AppError::Internal
-        })?;
-    let info = WorkflowInfo {
-        id: i64::from(model.id),
-        uuid: model.uuid.clone(),
-        name: model.name.clone(),
-        trigger_id: model.trigger_id.clone(),
-        debug_enabled: model.debug_enabled,
-    };
-    let prepared = state.workflows.engine().prepare(info, graph).map_err(|v| {
+    let prepared = prepared.map_err(|v| {
         tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
         AppError::Internal
     })?;
@@ -1193,26 +1236,26 @@ async fn record_run(
             errors: json!(n.errors).to_string(),
         })
         .collect();
-    let txn = state.db.begin().await?;
-    let id = runs::insert_run(
-        &txn,
-        runs::NewRun {
-            workflow_id: model.id,
-            trigger_id: model.trigger_id.clone(),
-            started_at_us: meta.started_at_us,
-            duration_us: meta.duration_us,
-            success: report.success,
-            outcome: outcome_str(report),
-            outcome_text: report.outcome_text.clone(),
-            user_id: meta.user_id,
-            action: meta.action.to_owned(),
-            debug: model.debug_enabled,
-            walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
-        },
-        nodes,
-    )
-    .await?;
-    txn.commit().await?;
+    let id = state
+        .workflows
+        .runs
+        .record(
+            runs::NewRun {
+                workflow_id: model.id,
+                trigger_id: model.trigger_id.clone(),
+                started_at_us: meta.started_at_us,
+                duration_us: meta.duration_us,
+                success: report.success,
+                outcome: outcome_str(report),
+                outcome_text: report.outcome_text.clone(),
+                user_id: meta.user_id,
+                action: meta.action.to_owned(),
+                debug: model.debug_enabled,
+                walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
+            },
+            nodes,
+        )
+        .await?;
     Ok(id)
 }
 
@@ -1266,6 +1309,7 @@ pub async fn mass_toggle(
         audit::record(&txn, Some(actor), toggle_entry(id, enabled)).await?;
     }
     txn.commit().await?;
+    super::settings::forget_settings();
     for (id, target) in module_ids.iter().zip(targets) {
         remember_toggle(state, id, target, enabled);
     }

@@ -3,6 +3,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use crate::backend::entities::{workflow_run, workflow_run_node};
 
 /// One run as the run log keeps it.
+#[derive(Clone, Debug)]
 pub struct NewRun {
     pub workflow_id: i32,
     pub trigger_id: String,
@@ -18,6 +19,7 @@ pub struct NewRun {
 }
 
 /// One executed node of a run.
+#[derive(Clone, Debug)]
 pub struct NewRunNode {
     pub node_id: i32,
     pub module_id: String,

@@ -197,12 +197,17 @@ pub async fn update_debug_enabled(
         > 0)
 }
 
-/// Adds one to the run counter in place (no read-modify-write race between processes).
-pub async fn increment_counter(db: &impl ConnectionTrait, id: i32) -> Result<(), DbErr> {
+/// Adds `runs` to the run counter of workflow `id`, in place (no read-modify-write race
+/// between processes).
+pub async fn increment_counter_by(
+    db: &impl ConnectionTrait,
+    id: i32,
+    runs: i64,
+) -> Result<(), DbErr> {
     workflow::Entity::update_many()
         .col_expr(
             workflow::Column::Counter,
-            Expr::col(workflow::Column::Counter).add(1),
+            Expr::col(workflow::Column::Counter).add(runs),
         )
         .filter(workflow::Column::Id.eq(id))
         .exec(db)

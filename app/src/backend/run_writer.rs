@@ -1,0 +1,124 @@
+//! Group commit for the run log and the run counters.
+//!
+//! Every workflow run writes a run row, its node rows and a counter increment. Written one
+//! transaction per run, the commits serialise on the database (one connection on SQLite) and
+//! cap a busy server at a few thousand runs per second whatever the engine does. One writer task
+//! instead takes every write queued while the previous transaction was committing and commits
+//! them together: a caller still waits until its run is durably in the log (the REST answer
+//! carries the run id), but concurrent runs share one commit.
+//!
+//! Writes are applied in the order they were queued, so a counter increment queued when a run
+//! starts is committed no later than that run's row. If a batch fails, its writes are retried
+//! one by one, so one bad row only fails its own caller.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::store::{runs, workflows};
+
+/// Writes taken into one transaction at most (bounds a commit's latency under a burst).
+const MAX_BATCH: usize = 256;
+
+enum Write {
+    Counter(i32),
+    Run {
+        run: runs::NewRun,
+        nodes: Vec<runs::NewRunNode>,
+        done: oneshot::Sender<Result<i64, String>>,
+    },
+}
+
+/// The queue in front of the writer task.
+pub struct RunWriter {
+    queue: mpsc::UnboundedSender<Write>,
+}
+
+impl RunWriter {
+    /// Starts the writer task on `db`; it ends when the writer is dropped.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (queue, mut rx) = mpsc::unbounded_channel::<Write>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(w) => batch.push(w),
+                        Err(_) => break,
+                    }
+                }
+                commit(&db, batch).await;
+            }
+        });
+        Self { queue }
+    }
+
+    /// Counts one run of workflow `workflow_id` (committed with the next batch).
+    pub fn count(&self, workflow_id: i32) {
+        let _ = self.queue.send(Write::Counter(workflow_id));
+    }
+
+    /// Logs a run with its nodes; answers its id once committed.
+    pub async fn record(
+        &self,
+        run: runs::NewRun,
+        nodes: Vec<runs::NewRunNode>,
+    ) -> Result<i64, DbErr> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Write::Run { run, nodes, done })
+            .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?
+            .map_err(DbErr::Custom)
+    }
+}
+
+async fn commit(db: &DatabaseConnection, batch: Vec<Write>) {
+    let mut counters: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut pending = Vec::new();
+    for w in batch {
+        match w {
+            Write::Counter(id) => *counters.entry(id).or_default() += 1,
+            Write::Run { run, nodes, done } => pending.push((run, nodes, done)),
+        }
+    }
+    let together = async {
+        let txn = db.begin().await?;
+        for (&id, &n) in &counters {
+            workflows::increment_counter_by(&txn, id, n).await?;
+        }
+        let mut ids = Vec::with_capacity(pending.len());
+        for (run, nodes, _) in &pending {
+            ids.push(runs::insert_run(&txn, run.clone(), nodes.clone()).await?);
+        }
+        txn.commit().await?;
+        Ok::<_, DbErr>(ids)
+    };
+    match together.await {
+        Ok(ids) => {
+            for ((_, _, done), id) in pending.into_iter().zip(ids) {
+                let _ = done.send(Ok(id));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, writes = pending.len(), "run-log batch failed: retrying its writes one by one");
+            for (&id, &n) in &counters {
+                if let Err(e) = workflows::increment_counter_by(db, id, n).await {
+                    tracing::error!(error = %e, workflow_id = id, "run counter update failed");
+                }
+            }
+            for (run, nodes, done) in pending {
+                let alone = async {
+                    let txn = db.begin().await?;
+                    let id = runs::insert_run(&txn, run, nodes).await?;
+                    txn.commit().await?;
+                    Ok::<_, DbErr>(id)
+                };
+                let _ = done.send(alone.await.map_err(|e| e.to_string()));
+            }
+        }
+    }
+}
