@@ -8,8 +8,9 @@
 //! carries the run id), but concurrent runs share one commit.
 //!
 //! Writes are applied in the order they were queued, so a counter increment queued when a run
-//! starts is committed no later than that run's row. If a batch fails, its writes are retried
-//! one by one, so one bad row only fails its own caller.
+//! starts is committed no later than that run's row. A batch that fails for a reason outside
+//! its data is tried again once; if it still fails, its writes are tried one by one, so one bad
+//! row only fails its own caller.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,8 @@ use crate::backend::store::{runs, workflows};
 
 /// Writes taken into one transaction at most (bounds a commit's latency under a burst).
 const MAX_BATCH: usize = 256;
+/// Pause before a failed batch is tried again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Write {
     Counter(i32),
@@ -48,7 +51,11 @@ impl RunWriter {
                         Err(_) => break,
                     }
                 }
-                commit(&db, batch).await;
+                // In a task of its own, so that a panic fails only this batch's callers (their
+                // answers are dropped: "the run-log writer has stopped") and the writer goes on.
+                if let Err(e) = tokio::spawn(commit(db.clone(), batch)).await {
+                    tracing::error!(error = %e, "a run-log batch panicked");
+                }
             }
         });
         Self { queue }
@@ -76,7 +83,8 @@ impl RunWriter {
     }
 }
 
-async fn commit(db: &DatabaseConnection, batch: Vec<Write>) {
+async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
+    let db = &db;
     let mut counters: BTreeMap<i32, i64> = BTreeMap::new();
     let mut pending = Vec::new();
     for w in batch {
@@ -85,7 +93,7 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Write>) {
             Write::Run { run, nodes, done } => pending.push((run, nodes, done)),
         }
     }
-    let together = async {
+    let together = || async {
         let txn = db.begin().await?;
         for (&id, &n) in &counters {
             workflows::increment_counter_by(&txn, id, n).await?;
@@ -97,7 +105,17 @@ async fn commit(db: &DatabaseConnection, batch: Vec<Write>) {
         txn.commit().await?;
         Ok::<_, DbErr>(ids)
     };
-    match together.await {
+    // A failure that is not the data's (a lock held by another process, a dropped connection)
+    // usually passes: the whole batch is tried once more before its writes are tried alone.
+    let result = match together().await {
+        Err(e) if e.sql_err().is_none() => {
+            tracing::warn!(error = %e, "run-log batch failed: trying it again");
+            tokio::time::sleep(RETRY_AFTER).await;
+            together().await
+        }
+        other => other,
+    };
+    match result {
         Ok(ids) => {
             for ((_, _, done), id) in pending.into_iter().zip(ids) {
                 let _ = done.send(Ok(id));

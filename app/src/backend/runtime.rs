@@ -56,11 +56,17 @@ impl ModuleStates {
     /// Re-reads every switch (one query on a small table), so a switch flipped by another
     /// server process on the same database takes effect here too.
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), AppError> {
+        let before = self.version();
         let fresh: HashMap<String, bool> = module_states::list_module_states(db)
             .await?
             .into_iter()
             .collect();
         if let Ok(mut stored) = self.stored.write() {
+            // A switch remembered (or another refresh stored) while this one was reading is
+            // newer than what it read: keep it, and let the next run read again.
+            if self.version() != before {
+                return Ok(());
+            }
             if *stored != fresh {
                 *stored = fresh;
                 self.version
@@ -278,9 +284,10 @@ struct CachedWorkflow {
     prepared: Arc<engine::Prepared>,
     loaded: std::time::Instant,
     generation: u64,
-    /// The switches and registry the graph was validated against (its node notifications).
+    /// The switches and registry the graph was validated against (its node notifications); the
+    /// registry is held so that its address cannot be reused by a newer one.
     switches: u64,
-    registry: usize,
+    registry: Arc<Registry>,
 }
 
 /// The generation to pass to [`PreparedCache::put`], read before loading.
@@ -304,7 +311,7 @@ impl PreparedCache {
         let valid = e.loaded.elapsed() < WORKFLOW_CACHE_TTL
             && e.generation == workflow_generation()
             && e.switches == switches
-            && e.registry == Arc::as_ptr(registry) as usize;
+            && Arc::ptr_eq(&e.registry, registry);
         valid.then(|| (e.model.clone(), e.prepared.clone()))
     }
 
@@ -330,7 +337,7 @@ impl PreparedCache {
                     loaded: std::time::Instant::now(),
                     generation,
                     switches,
-                    registry: Arc::as_ptr(registry) as usize,
+                    registry: registry.clone(),
                 },
             );
         }

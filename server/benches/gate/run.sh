@@ -24,6 +24,7 @@ base="http://127.0.0.1:$port"
 [ -x "$bin" ] || { echo "no server binary at $bin (cargo build --release -p server)"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install -y wrk)"; exit 1; }
 
+case "$work" in /tmp/?*) ;; *) echo "BENCH_WORK must be a folder under /tmp, not $work"; exit 1 ;; esac
 rm -rf "$work" && mkdir -p "$work"
 cp -r "$src" "$work/harness"
 rm -rf "$work/harness/results"

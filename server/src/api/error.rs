@@ -101,7 +101,14 @@ pub async fn render_misp_errors(request: Request, next: Next) -> Response {
     if let Some(errors) = errors {
         body["errors"] = serde_json::json!(errors);
     }
-    (status, Json(body)).into_response()
+    let mut rendered = (status, Json(body)).into_response();
+    // Headers the error set for the client (`Retry-After`, `WWW-Authenticate`, …) stay.
+    for (name, value) in response.headers() {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            rendered.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    rendered
 }
 
 fn response_is_not_json(response: &Response) -> bool {

@@ -54,7 +54,8 @@ struct CachedPrincipal {
     principal: Principal,
     loaded: std::time::Instant,
     generation: u64,
-    /// The key's expiry (Unix seconds, 0 = none), checked on every use.
+    /// When the key or its user expires, whichever is first (Unix seconds, 0 = never), checked
+    /// on every use.
     expiration: i64,
 }
 
@@ -166,7 +167,13 @@ pub async fn principal_for_authkey(
         auth_keys::update_last_used(db, row.id, now).await?;
         users::update_last_api_access(db, principal.user.id).await?;
     }
-    cache.put(digest, &principal, generation, row.expiration);
+    // The entry lapses with the key or the user, whichever expires first (0 = never).
+    let expiration = [row.expiration, principal.user.expiration.unwrap_or(0)]
+        .into_iter()
+        .filter(|e| *e > 0)
+        .min()
+        .unwrap_or(0);
+    cache.put(digest, &principal, generation, expiration);
     Ok(Some(principal))
 }
 
