@@ -76,24 +76,16 @@ pub async fn payload_budget(
     request: Request,
     next: Next,
 ) -> Response {
-    let chunked = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .is_none()
-        && request
-            .headers()
-            .contains_key(http::header::TRANSFER_ENCODING);
-    let len = if chunked {
-        None
-    } else {
-        Some(
-            request
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
+    let headers = request.headers();
+    let len = match headers.get(http::header::CONTENT_LENGTH) {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0),
-        )
+        ),
+        None if headers.contains_key(http::header::TRANSFER_ENCODING) => None,
+        None => Some(0),
     };
     // Only authenticated requests take from the budget: an anonymous client must not be able
     // to hold it (the routes open to them, login and the like, read small bodies).

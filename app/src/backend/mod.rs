@@ -2,6 +2,7 @@
 //!
 //! It lives in `app` behind the `ssr` feature because server functions call it; the `server`
 //! binary uses the same services for MISP's REST routes.
+pub mod cache;
 pub mod entities;
 pub mod modules;
 pub mod outbound;

@@ -16,6 +16,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::backend::cache::FreshCache;
+use crate::backend::services::settings;
 use crate::backend::AppState;
 use crate::error::AppError;
 
@@ -255,8 +257,8 @@ const POLICY_MAX_AGE: Duration = Duration::from_secs(1);
 /// The outbound clients and the policy their resolver applies.
 pub struct Outbound {
     policy: Arc<RwLock<OutboundPolicy>>,
-    /// When `policy` was read from the settings, and the settings generation then.
-    loaded: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
+    /// `policy` as last read from the settings.
+    loaded: FreshCache<(), OutboundPolicy>,
     verified: reqwest::Client,
     self_signed: reqwest::Client,
 }
@@ -291,7 +293,7 @@ impl Outbound {
             verified: build(false),
             self_signed: build(true),
             policy,
-            loaded: std::sync::Mutex::new(None),
+            loaded: FreshCache::new(&settings::SETTINGS, POLICY_MAX_AGE, 1),
         }
     }
 
@@ -301,28 +303,15 @@ impl Outbound {
         state: &AppState,
         allow_self_signed: bool,
     ) -> Result<(OutboundPolicy, reqwest::Client), AppError> {
-        let generation = crate::backend::services::settings::settings_generation();
-        let fresh = self
-            .loaded
-            .lock()
-            .ok()
-            .and_then(|l| *l)
-            .is_some_and(|(at, g)| g == generation && at.elapsed() < POLICY_MAX_AGE);
-        let cached = if fresh {
-            self.policy.read().ok().map(|p| p.clone())
-        } else {
-            None
-        };
-        let policy = match cached {
+        let policy = match self.loaded.get(&(), |_| true) {
             Some(p) => p,
             None => {
+                let generation = self.loaded.generation();
                 let policy = OutboundPolicy::load(state).await?;
                 if let Ok(mut p) = self.policy.write() {
                     *p = policy.clone();
                 }
-                if let Ok(mut l) = self.loaded.lock() {
-                    *l = Some((std::time::Instant::now(), generation));
-                }
+                self.loaded.put((), policy.clone(), generation);
                 policy
             }
         };

@@ -8,6 +8,7 @@ use engine::services::{LogLevel, LogRecord, NoopSinks, SystemClock};
 use engine::{Engine, ModuleSwitches, Registry, RunLog, Services};
 use sea_orm::DatabaseConnection;
 
+use crate::backend::cache::{FreshCache, Generation};
 use crate::backend::store::module_states;
 use crate::error::AppError;
 
@@ -263,86 +264,29 @@ impl RunLog for DbRunLog {
 /// time.
 pub const WORKFLOW_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
-static WORKFLOW_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Bumped after a change to a workflow row (see [`forget_workflows`]).
+static WORKFLOWS: Generation = Generation::new();
 
 /// Drops every cached workflow (of every runtime in the process): call after a change to a
 /// workflow row commits.
 pub fn forget_workflows() {
-    WORKFLOW_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    WORKFLOWS.bump();
 }
 
-/// Workflows as runs need them (row and validated graph), by how they were asked for
-/// (`id:5`, `uuid:…`, `trigger:event-publish`), so that a run does not read, parse and validate
-/// the stored graph each time.
-#[derive(Default)]
-pub struct PreparedCache {
-    entries: std::sync::Mutex<HashMap<String, CachedWorkflow>>,
+/// A workflow as runs need it: its row and its validated graph, with the module switches and
+/// registry it was validated against (its node notifications depend on them; the registry is
+/// held so that its address cannot be reused by a newer one).
+#[derive(Clone)]
+pub struct PreparedWorkflow {
+    pub model: Arc<crate::backend::entities::workflow::Model>,
+    pub prepared: Arc<engine::Prepared>,
+    pub switches: u64,
+    pub registry: Arc<Registry>,
 }
 
-struct CachedWorkflow {
-    model: Arc<crate::backend::entities::workflow::Model>,
-    prepared: Arc<engine::Prepared>,
-    loaded: std::time::Instant,
-    generation: u64,
-    /// The switches and registry the graph was validated against (its node notifications); the
-    /// registry is held so that its address cannot be reused by a newer one.
-    switches: u64,
-    registry: Arc<Registry>,
-}
-
-/// The generation to pass to [`PreparedCache::put`], read before loading.
-pub fn workflow_generation() -> u64 {
-    WORKFLOW_GENERATION.load(std::sync::atomic::Ordering::Acquire)
-}
-
-impl PreparedCache {
-    /// The cached workflow under `key`, if still valid for `switches` and `registry`.
-    pub fn get(
-        &self,
-        key: &str,
-        switches: u64,
-        registry: &Arc<Registry>,
-    ) -> Option<(
-        Arc<crate::backend::entities::workflow::Model>,
-        Arc<engine::Prepared>,
-    )> {
-        let entries = self.entries.lock().ok()?;
-        let e = entries.get(key)?;
-        let valid = e.loaded.elapsed() < WORKFLOW_CACHE_TTL
-            && e.generation == workflow_generation()
-            && e.switches == switches
-            && Arc::ptr_eq(&e.registry, registry);
-        valid.then(|| (e.model.clone(), e.prepared.clone()))
-    }
-
-    pub fn put(
-        &self,
-        key: String,
-        model: &Arc<crate::backend::entities::workflow::Model>,
-        prepared: &Arc<engine::Prepared>,
-        generation: u64,
-        switches: u64,
-        registry: &Arc<Registry>,
-    ) {
-        if let Ok(mut entries) = self.entries.lock() {
-            // Keys are workflow ids, uuids and trigger ids: few, but never let it grow unbounded.
-            if entries.len() >= 4096 {
-                entries.clear();
-            }
-            entries.insert(
-                key,
-                CachedWorkflow {
-                    model: model.clone(),
-                    prepared: prepared.clone(),
-                    loaded: std::time::Instant::now(),
-                    generation,
-                    switches,
-                    registry: registry.clone(),
-                },
-            );
-        }
-    }
-}
+/// Workflows by how runs ask for them (`id:5`, `uuid:…`, `trigger:event-publish`), so that a run
+/// does not read, parse and validate the stored graph each time.
+pub type PreparedCache = FreshCache<String, PreparedWorkflow>;
 
 /// Where the runtime writes besides the database.
 #[derive(Clone, Debug, Default)]
@@ -608,7 +552,7 @@ impl WorkflowRuntime {
             max_chain_depth: options.max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH),
             zmq: ZmqPublisher::start(),
             runs,
-            prepared: PreparedCache::default(),
+            prepared: PreparedCache::new(&WORKFLOWS, WORKFLOW_CACHE_TTL, 4096),
             outbound: crate::backend::outbound::Outbound::new(),
             services,
             discovered: RwLock::new(Default::default()),

@@ -3,6 +3,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use sha2::{Digest, Sha256};
 
+use crate::backend::cache::{FreshCache, Generation};
 use crate::backend::entities::user;
 use crate::backend::state::LoginThrottle;
 use crate::backend::store::{auth_keys, login_attempts, orgs, roles, users};
@@ -34,60 +35,24 @@ pub fn hash_authkey(key: &str) -> String {
 /// on the same database take effect within this time.
 pub const PRINCIPAL_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Bumped whenever something a principal is built from changes (see [`forget_principals`]).
-static PRINCIPAL_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Bumped after a change to what principals are built from (see [`forget_principals`]).
+static PRINCIPALS: Generation = Generation::new();
 
 /// Drops every cached principal (of every [`PrincipalCache`] in the process): call after a
 /// change to users, roles, organisations, sharing groups or API keys commits.
 pub fn forget_principals() {
-    PRINCIPAL_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    PRINCIPALS.bump();
 }
 
 /// API-key principals recently loaded, by the key's SHA-256, so that API traffic does not cost
-/// three or four queries a request. Only successful look-ups are kept, for [`PRINCIPAL_TTL`].
-#[derive(Default)]
-pub struct PrincipalCache {
-    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], CachedPrincipal>>,
-}
+/// three or four queries a request. Only successful look-ups are kept, for [`PRINCIPAL_TTL`],
+/// each with the time the key or its user expires, whichever is first (Unix seconds, 0 = never),
+/// checked on every use.
+pub struct PrincipalCache(FreshCache<[u8; 32], (Principal, i64)>);
 
-struct CachedPrincipal {
-    principal: Principal,
-    loaded: std::time::Instant,
-    generation: u64,
-    /// When the key or its user expires, whichever is first (Unix seconds, 0 = never), checked
-    /// on every use.
-    expiration: i64,
-}
-
-/// Keys kept at most; past this the cache is emptied (a crude bound that only matters under a
-/// flood of distinct valid keys).
-const PRINCIPAL_CACHE_MAX: usize = 10_000;
-
-impl PrincipalCache {
-    fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
-        let entries = self.entries.read().ok()?;
-        let e = entries.get(digest)?;
-        let fresh = e.loaded.elapsed() < PRINCIPAL_TTL
-            && e.generation == PRINCIPAL_GENERATION.load(std::sync::atomic::Ordering::Acquire)
-            && (e.expiration == 0 || e.expiration > now());
-        fresh.then(|| e.principal.clone())
-    }
-
-    fn put(&self, digest: [u8; 32], principal: &Principal, generation: u64, expiration: i64) {
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= PRINCIPAL_CACHE_MAX {
-                entries.clear();
-            }
-            entries.insert(
-                digest,
-                CachedPrincipal {
-                    principal: principal.clone(),
-                    loaded: std::time::Instant::now(),
-                    generation,
-                    expiration,
-                },
-            );
-        }
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        Self(FreshCache::new(&PRINCIPALS, PRINCIPAL_TTL, 10_000))
     }
 }
 
@@ -141,11 +106,11 @@ pub async fn principal_for_authkey(
         return Ok(None);
     }
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    if let Some(principal) = cache.get(&digest) {
+    let unexpired = |(_, expiration): &(Principal, i64)| *expiration == 0 || *expiration > now();
+    if let Some((principal, _)) = cache.0.get(&digest, unexpired) {
         return Ok(Some(principal));
     }
-    // Read before the queries: a change committed meanwhile makes this entry stale at once.
-    let generation = PRINCIPAL_GENERATION.load(std::sync::atomic::Ordering::Acquire);
+    let generation = cache.0.generation();
     let Some(row) = auth_keys::find_key_by_hash(db, &hex::encode(digest)).await? else {
         return Ok(None);
     };
@@ -173,7 +138,9 @@ pub async fn principal_for_authkey(
         .filter(|e| *e > 0)
         .min()
         .unwrap_or(0);
-    cache.put(digest, &principal, generation, expiration);
+    cache
+        .0
+        .put(digest, (principal.clone(), expiration), generation);
     Ok(Some(principal))
 }
 

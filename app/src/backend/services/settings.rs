@@ -367,17 +367,13 @@ pub async fn validate_value(
     }
 }
 
-static SETTINGS_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Changes whenever this process changes a setting (what values derived from settings and kept
-/// in memory check; another process's changes are seen when such a value is re-read).
-pub fn settings_generation() -> u64 {
-    SETTINGS_GENERATION.load(std::sync::atomic::Ordering::Acquire)
-}
+/// Bumped after this process changes a setting: values derived from the settings and kept in
+/// memory are re-read (another process's changes are seen when such a value's time runs out).
+pub static SETTINGS: crate::backend::cache::Generation = crate::backend::cache::Generation::new();
 
 /// Marks every value derived from the settings as stale: call after a settings change commits.
 pub fn forget_settings() {
-    SETTINGS_GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    SETTINGS.bump();
 }
 
 /// The value of setting `name` (its default when unset); `None` for an unknown name.

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::audit::{self, diff, Entry};
 use super::input::{check_text, loose_bool, optional_unix_time, optional_uuid};
 use crate::backend::entities::workflow;
+use crate::backend::runtime::PreparedWorkflow;
 use crate::backend::store::{runs, settings, workflows};
 use crate::backend::{now, AppState, Principal};
 use crate::error::AppError;
@@ -851,10 +852,12 @@ where
     let engine = runtime.engine();
     let registry = engine.registry_arc();
     let switches = runtime.modules.version();
-    if let Some((model, prepared)) = runtime.prepared.get(&key, switches, &registry) {
-        return Ok((model, Ok(prepared)));
+    let same_validation =
+        |w: &PreparedWorkflow| w.switches == switches && Arc::ptr_eq(&w.registry, &registry);
+    if let Some(w) = runtime.prepared.get(&key, same_validation) {
+        return Ok((w.model, Ok(w.prepared)));
     }
-    let generation = crate::backend::runtime::workflow_generation();
+    let generation = runtime.prepared.generation();
     let model = Arc::new(find().await?);
     let graph = serde_json::from_str::<Value>(&model.data)
         .ok()
@@ -873,9 +876,13 @@ where
     match engine.prepare(info, graph) {
         Ok(prepared) => {
             let prepared = Arc::new(prepared);
-            runtime
-                .prepared
-                .put(key, &model, &prepared, generation, switches, &registry);
+            let cached = PreparedWorkflow {
+                model: model.clone(),
+                prepared: prepared.clone(),
+                switches,
+                registry,
+            };
+            runtime.prepared.put(key, cached, generation);
             Ok((model, Ok(prepared)))
         }
         Err(v) => Ok((model, Err(v))),
