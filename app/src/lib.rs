@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod components;
+pub mod editor;
 pub mod error;
 pub mod model;
 pub mod pages;
@@ -20,9 +21,11 @@ use leptos_router::{path, SsrMode};
 
 use components::layout::Shell;
 use pages::{
+    adhoc::AdhocPage,
     admin::AdminPage,
     api_keys::ApiKeysPage,
     blueprints::{BlueprintPage, BlueprintsPage},
+    editor::EditorPage,
     events::{EventPage, EventsPage},
     home::HomePage,
     login::LoginPage,
@@ -87,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/logs/:id") view=LogPage ssr=SsrMode::Async />
                     <Route path=path!("/modules/:id") view=ModulePage ssr=SsrMode::Async />
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/editor/:id") view=EditorPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/adhoc") view=AdhocPage ssr=SsrMode::Async />
                 </Routes>
             </Shell>
         </Router>

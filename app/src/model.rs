@@ -355,3 +355,64 @@ pub struct BlueprintDetail {
     /// The same graph as Mermaid text (for documentation).
     pub mermaid: String,
 }
+
+/// What the node editor opens with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditorData {
+    pub workflow_id: String,
+    pub name: String,
+    pub trigger_id: String,
+    /// The stored version (`timestamp`), sent back on save so a stale save is refused.
+    pub timestamp: i64,
+    pub debug: bool,
+    /// The graph (`data`) as JSON text.
+    pub data: String,
+    /// Every module's MISP config (`workflows/moduleIndex` shape), as a JSON array.
+    pub modules: String,
+    pub blueprints: Vec<BlueprintChoice>,
+}
+
+/// A blueprint the editor can insert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueprintChoice {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Its node list as JSON text.
+    pub data: String,
+}
+
+/// Live validation of the graph being edited (spec §10).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorCheck {
+    /// What would refuse a save (MISP's messages).
+    pub errors: Vec<String>,
+    /// Edges drawn red: back edges of cycles and extra connections of one output.
+    pub red_edges: Vec<(u64, u64)>,
+    /// Edges drawn orange: paths to a blocking node below a concurrent task.
+    pub orange_edges: Vec<(u64, u64)>,
+    pub notices: Vec<NodeNoticeView>,
+}
+
+/// A notification shown on a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeNoticeView {
+    pub node: u64,
+    pub error: bool,
+    pub text: String,
+}
+
+/// A row of the Ad-hoc workflows page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdhocRow {
+    pub workflow_id: String,
+    pub trigger_id: String,
+    pub name: String,
+    pub description: String,
+    /// Where its input comes from (`passed_roaming_data`, `passed_event_ids`, `events`, …).
+    pub scope: String,
+    pub enabled: bool,
+    pub counter: String,
+    /// Unix seconds of the last save.
+    pub timestamp: i64,
+}

@@ -55,7 +55,12 @@ impl Default for RouterOptions {
 /// static files; wrapped in tracing, sessions, CSRF protection and principal resolution.
 pub fn build_router(state: AppState, options: RouterOptions) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(app::App);
+    // Pages that share their address with a MISP JSON route are served by that route's handler
+    // (see `render_page`), so axum gets one route per path.
+    let routes: Vec<_> = generate_route_list(app::App)
+        .into_iter()
+        .filter(|r| !is_shared_page(r.path()))
+        .collect();
     let context_state = state.clone();
     let inner = Router::new()
         .merge(api::router())
@@ -105,6 +110,28 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri())
         }))
+}
+
+/// Page routes whose address is also a MISP JSON route: the ad-hoc list and the editor.
+fn is_shared_page(path: &str) -> bool {
+    path == "/workflows/adhoc" || path.starts_with("/workflows/editor/")
+}
+
+/// Renders the app's page for `request` (all resources loaded, as the page routes do), for a
+/// JSON route that a browser opened.
+pub(crate) async fn render_page(
+    state: AppState,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(leptos_router::Method::Get);
+        },
+        move || app::shell(options.clone()),
+    );
+    handler(request).await
 }
 
 /// Deletes expired sessions every `period` until the token is cancelled.

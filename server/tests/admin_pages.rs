@@ -6,7 +6,7 @@ use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
 use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
-const ENDPOINTS: [(&str, &[(&str, &str)]); 15] = [
+const ENDPOINTS: [(&str, &[(&str, &str)]); 23] = [
     (
         "logs/list",
         &[
@@ -52,6 +52,20 @@ const ENDPOINTS: [(&str, &[(&str, &str)]); 15] = [
     ("blueprints/import", &[("file", "{}")]),
     ("blueprints/delete", &[("id", "1")]),
     ("blueprints/update", &[]),
+    ("editor/open", &[("id", "event-publish")]),
+    ("editor/check", &[("data", "{}")]),
+    (
+        "editor/save",
+        &[("id", "1"), ("data", "{}"), ("timestamp", "0")],
+    ),
+    (
+        "editor/blueprint",
+        &[("name", "x"), ("description", ""), ("data", "[]")],
+    ),
+    ("editor/tags", &[("search", "tlp"), ("prefix", "")]),
+    ("editor/run", &[("id", "1"), ("input", "{}")]),
+    ("adhoc/list", &[]),
+    ("adhoc/create", &[("name", "x"), ("description", "")]),
 ];
 
 #[tokio::test]

@@ -23,7 +23,7 @@ const SECTIONS: &[Section] = &[
     Section {
         label: "Ad-hoc workflows",
         href: "/workflows/adhoc",
-        ready: false,
+        ready: true,
         admin_only: true,
     },
     Section {

@@ -1,7 +1,9 @@
 //! One module per page.
+pub mod adhoc;
 pub mod admin;
 pub mod api_keys;
 pub mod blueprints;
+pub mod editor;
 pub mod events;
 pub mod home;
 pub mod login;

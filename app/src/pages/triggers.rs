@@ -187,6 +187,7 @@ fn TriggerTable(
                                 <strong>{t.name.clone()}</strong>
                                 <div class="muted"><code>{t.id.clone()}</code></div>
                                 <div class="muted small">{t.description.clone()}</div>
+                                <a href=format!("/workflows/editor/{}", t.id) data-testid=format!("edit-{}", t.id)>"Edit workflow"</a>
                             </td>
                             <td>{t.scope.clone()}</td>
                             <td title=t.overhead_message.clone()>{t.overhead.clone()}</td>

@@ -109,6 +109,18 @@ fn strip_suffix(mut request: Request) -> Request {
 }
 
 /// Whether a request wants a JSON answer (suffix or `Accept`).
+/// A browser navigating to a page (HTML accepted, no `.json` suffix). Routes MISP serves as both
+/// a page and JSON (`workflows/editor/<id>`) answer the page only then; API clients that send no
+/// `Accept` at all keep getting JSON.
+pub fn wants_html(request: &Request) -> bool {
+    request.extensions().get::<JsonRequested>().is_none()
+        && request
+            .headers()
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+}
+
 pub fn wants_json(request: &Request) -> bool {
     request.extensions().get::<JsonRequested>().is_some()
         || request

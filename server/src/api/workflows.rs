@@ -6,7 +6,7 @@ use app::backend::services::workflows::{
 use app::backend::store::workflows::WorkflowFilter;
 use app::backend::AppState;
 use app::error::AppError;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -218,10 +218,16 @@ struct TriggerQuery {
     responses((status = 200, description = "Success", body = WorkflowEnvelope), ErrorResponses))]
 async fn open_editor(
     State(state): State<AppState>,
-    ApiUser(actor): ApiUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(service::open_editor(&state, &actor, &id).await?))
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    // As in MISP, a browser asking for HTML gets the editor page at the same address.
+    if super::negotiate::wants_html(&request) {
+        return Ok(crate::render_page(state, request).await);
+    }
+    let (mut parts, _) = request.into_parts();
+    let ApiUser(actor) = ApiUser::from_request_parts(&mut parts, &state).await?;
+    Ok(Json(service::open_editor(&state, &actor, &id).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/workflows/triggers", tag = WORKFLOWS,
@@ -549,10 +555,19 @@ struct PageQuery {
     responses((status = 200, description = "Success", body = Vec<Object>), ErrorResponses))]
 async fn list_adhoc(
     State(state): State<AppState>,
-    ApiUser(actor): ApiUser,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    Ok(Json(
-        service::list_adhoc(&state, &actor, q.page.unwrap_or(1), q.limit.unwrap_or(60)).await?,
-    ))
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    // A browser asking for HTML gets the Ad-hoc workflows page at the same address.
+    if super::negotiate::wants_html(&request) {
+        return Ok(crate::render_page(state, request).await);
+    }
+    let (mut parts, _) = request.into_parts();
+    let ApiUser(actor) = ApiUser::from_request_parts(&mut parts, &state).await?;
+    Ok(
+        Json(
+            service::list_adhoc(&state, &actor, q.page.unwrap_or(1), q.limit.unwrap_or(60)).await?,
+        )
+        .into_response(),
+    )
 }

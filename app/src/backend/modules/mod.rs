@@ -15,7 +15,7 @@ mod edits;
 mod enrich;
 mod flow;
 mod mail;
-mod outward;
+pub(crate) mod outward;
 mod tag_operation;
 
 /// What a module acting on the store needs: the application and the user it acts as (MISP's

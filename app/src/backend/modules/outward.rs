@@ -53,6 +53,10 @@ async fn deliver(
     }
 }
 
+/// Modules that call a URL taken from the workflow, refused while MISP's
+/// `Security.rest_client_enable_arbitrary_urls` is off (the editor warns on their nodes).
+pub const ARBITRARY_URL_MODULES: [&str; 3] = ["webhook", "ms-teams-webhook", "splunk-hec-export"];
+
 /// The outbound client and checked URL for a call to `url`; `None` (with the reason in
 /// `errors`) when the outbound rules refuse it. `workflow_url`: the URL comes from the workflow,
 /// so MISP's `Security.rest_client_enable_arbitrary_urls` must be on.

@@ -9,6 +9,7 @@ pub mod blueprints;
 pub mod bootstrap;
 pub mod describe_types;
 pub mod discussion;
+pub mod editor_pages;
 pub mod enrichment;
 pub mod event_pages;
 pub mod events;

@@ -1390,3 +1390,30 @@ pub async fn list_adhoc(
 pub fn rebuild_redis(actor: &Principal) -> Result<(), AppError> {
     actor.require_site_admin()
 }
+
+/// The Ad-hoc workflows page's rows (every ad-hoc workflow, newest first).
+pub async fn adhoc_rows(
+    state: &AppState,
+    actor: &Principal,
+) -> Result<Vec<crate::model::AdhocRow>, AppError> {
+    use super::input::value_text as text;
+    let mut rows: Vec<crate::model::AdhocRow> = list_adhoc(state, actor, 1, 1000)
+        .await?
+        .iter()
+        .map(|a| {
+            let w = &a["Workflow"];
+            crate::model::AdhocRow {
+                workflow_id: text(w, "id"),
+                trigger_id: text(w, "trigger_id"),
+                name: text(w, "name"),
+                description: text(w, "description"),
+                scope: text(a, "trigger_scope"),
+                enabled: !a["disabled"].as_bool().unwrap_or(false),
+                counter: text(w, "counter"),
+                timestamp: text(w, "timestamp").parse().unwrap_or(0),
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.workflow_id.parse::<i64>().unwrap_or(0)));
+    Ok(rows)
+}

@@ -284,6 +284,24 @@ pub async fn list_tags(
     query.all(db).await
 }
 
+/// Up to `limit` tag names containing `search` (any case) and starting with `prefix`, in name
+/// order.
+pub async fn suggest_tag_names(
+    db: &impl ConnectionTrait,
+    search: &str,
+    prefix: &str,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    let mut query = tag::Entity::find()
+        .filter(super::contains_ignore_case(tag::Column::Name, search))
+        .order_by_asc(tag::Column::Name)
+        .limit(limit);
+    if !prefix.is_empty() {
+        query = query.filter(tag::Column::Name.starts_with(prefix));
+    }
+    Ok(query.all(db).await?.into_iter().map(|t| t.name).collect())
+}
+
 pub async fn insert_tag(
     db: &impl ConnectionTrait,
     model: tag::ActiveModel,
