@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # folder (default ../shared/bench); extra options go to compare.sh through BENCH_ARGS.
 BENCH_HARNESS ?= $(CURDIR)/../shared/bench
 
-.PHONY: bench run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
+.PHONY: bench bench-ui run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
 
 # Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
 # mean what they mean in a shell file, not what make would make of them.
@@ -101,6 +101,11 @@ bench:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	cargo build --release -p server
 	BENCH_HARNESS=$(BENCH_HARNESS) server/benches/gate/run.sh $(BENCH_ARGS)
+
+# The editor's opening time on a 200-node workflow (release build, Debian Chromium); prints figures.
+bench-ui: tools wasm-opt e2e-deps
+	cargo leptos build --release
+	cd end2end && FLOWGATE_SERVER_BIN=$(CURDIR)/target/release/server npx playwright test --config playwright.bench.config.ts
 
 fmt:
 	cargo fmt --all

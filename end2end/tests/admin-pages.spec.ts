@@ -93,7 +93,9 @@ test('the official blueprints are loaded, one is viewed, exported, deleted and i
   await expect(page.getByText('Blueprint deleted.')).toBeVisible();
   await expect(page.getByTestId('blueprint-table').locator('tbody tr')).toHaveCount(12);
   const form = page.getByTestId('import-form');
-  await form.getByLabel('Export file').fill(file);
+  // The file picker reads the exported file into the form.
+  await form.getByTestId('import-file').setInputFiles({ name: 'blueprint_pap-red.json', mimeType: 'application/json', buffer: Buffer.from(file) });
+  await expect(form.getByRole('textbox', { name: /paste its content/ })).toHaveValue(file);
   await form.getByRole('button', { name: 'Import' }).click();
   await expect(page.getByText('Blueprint imported')).toBeVisible();
   await expect(page.getByTestId('blueprint-table').locator('tbody tr')).toHaveCount(13);

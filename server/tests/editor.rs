@@ -183,3 +183,66 @@ async fn the_editor_address_answers_a_page_to_browsers_and_json_to_clients() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ad_hoc_workflows_are_created_listed_and_opened_from_their_page() {
+    for_each_backend(|app| async move {
+        let admin = app.browser();
+        app.login(&admin, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (status, id) = call(
+            &app,
+            &admin,
+            "adhoc/create",
+            &[("name", "By hand"), ("description", "triage")],
+        )
+        .await;
+        assert_eq!(status, 200, "{id}");
+        let id = id.as_str().unwrap().to_owned();
+        let (status, rows) = call(&app, &admin, "adhoc/list", &[]).await;
+        assert_eq!(status, 200, "{rows}");
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["workflow_id"] == id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(row["name"], "By hand");
+        assert_eq!(row["scope"], "passed_roaming_data");
+        assert_eq!(row["enabled"], false);
+        let trigger = row["trigger_id"].as_str().unwrap().to_owned();
+        assert!(trigger.starts_with("adhoc_"));
+
+        // The editor knows the ad-hoc trigger (its params) and raises no notice on it.
+        let (_, opened) = call(&app, &admin, "editor/open", &[("id", &id)]).await;
+        let modules: Vec<Value> =
+            serde_json::from_str(opened["modules"].as_str().unwrap()).unwrap();
+        assert!(modules.iter().any(|m| m["id"] == trigger.as_str()
+            && m["params"].as_array().is_some_and(|p| !p.is_empty())));
+        let (_, check) = call(
+            &app,
+            &admin,
+            "editor/check",
+            &[("data", opened["data"].as_str().unwrap())],
+        )
+        .await;
+        assert_eq!(check["notices"], json!([]), "{check}");
+        assert_eq!(check["errors"], json!([]), "{check}");
+
+        // The list's address: the page for a browser, MISP's JSON for clients.
+        let page = admin.get(app.url("/workflows/adhoc")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("data-testid=\"adhoc-table\"") && html.contains("By hand"),
+            "{html}"
+        );
+        let listed = ok(get(&app, "/workflows/adhoc", ADMIN_KEY).await).await;
+        assert!(listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["Workflow"]["id"] == id.as_str()));
+    })
+    .await;
+}

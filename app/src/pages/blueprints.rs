@@ -74,6 +74,7 @@ pub async fn update_official() -> Result<String, AppError> {
 #[component]
 pub fn BlueprintsPage() -> impl IntoView {
     let import = ServerAction::<ImportBlueprint>::new();
+    let file_text = RwSignal::new(String::new());
     let delete = ServerAction::<DeleteBlueprint>::new();
     let update = ServerAction::<UpdateOfficial>::new();
     let rows = Resource::new(
@@ -150,8 +151,29 @@ pub fn BlueprintsPage() -> impl IntoView {
                 None => ().into_any(),
             }}
             <ActionForm action=import attr:class="stack" attr:data-testid="import-form">
-                <label>"Export file (paste its content)"
-                    <textarea name="file" rows="8" required placeholder="{\"WorkflowBlueprint\": {\"uuid\": …, \"name\": …, \"data\": [...]}}"></textarea>
+                <label>"Choose MISP's export file"
+                    <input type="file" accept=".json,application/json" data-testid="import-file"
+                        on:change=move |ev| {
+                            use leptos::wasm_bindgen::JsCast;
+                            let file = ev
+                                .target()
+                                .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                                .and_then(|input| input.files())
+                                .and_then(|files| files.get(0));
+                            let Some(file) = file else { return };
+                            let reading = wasm_bindgen_futures::JsFuture::from(file.text());
+                            leptos::task::spawn_local(async move {
+                                file_text.set(match reading.await {
+                                    Ok(text) => text.as_string().unwrap_or_default(),
+                                    Err(_) => String::new(),
+                                });
+                            });
+                        } />
+                </label>
+                <label>"Export file (chosen above, or paste its content)"
+                    <textarea name="file" rows="8" required prop:value=move || file_text.get()
+                        on:input=move |ev| file_text.set(event_target_value(&ev))
+                        placeholder="{\"WorkflowBlueprint\": {\"uuid\": …, \"name\": …, \"data\": [...]}}"></textarea>
                 </label>
                 <button type="submit" class="primary">"Import"</button>
             </ActionForm>

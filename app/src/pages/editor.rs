@@ -765,17 +765,19 @@ fn Editor(data: EditorData) -> impl IntoView {
     });
 
     // Check the graph on the server whenever its structure changes (not on mere moves).
+    // A fingerprint of what the check depends on (edges, nodes and their modules),
+    // not positions: moving nodes does not re-check.
     let structure = Memo::new(move |_| {
+        use std::hash::{Hash, Hasher};
         ed.graph.with(|g| {
-            let mut s = g.edges.clone();
-            s.sort();
-            (
-                s,
-                g.nodes
-                    .values()
-                    .map(|n| (n.id, n.module_id().to_owned()))
-                    .collect::<Vec<_>>(),
-            )
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            let mut edges = g.edges.clone();
+            edges.sort();
+            edges.hash(&mut h);
+            for n in g.nodes.values() {
+                (n.id, n.module_id()).hash(&mut h);
+            }
+            h.finish()
         })
     });
     let check_seq = StoredValue::new(0u64);
@@ -1272,17 +1274,28 @@ fn Minimap(ed: Ed) -> impl IntoView {
             }>
             {move || {
                 let (x0, y0, k) = frame()?;
+                // One path for all nodes: a move updates one attribute, not 200 elements.
                 let boxes = ed.graph.with(|g| {
-                    g.nodes.values().map(|n| view! {
-                        <rect class="mini-node" x=(n.x - x0) * k y=(n.y - y0) * k
-                            width=NODE_W * k height=n.height() * k />
-                    }).collect_view()
+                    use std::fmt::Write;
+                    let mut d = String::with_capacity(g.nodes.len() * 40);
+                    for n in g.nodes.values() {
+                        let _ = write!(
+                            d,
+                            "M{:.1} {:.1}h{:.1}v{:.1}h{:.1}Z",
+                            (n.x - x0) * k,
+                            (n.y - y0) * k,
+                            NODE_W * k,
+                            n.height() * k,
+                            -NODE_W * k
+                        );
+                    }
+                    d
                 });
                 let c = ed.camera.get();
                 let (_, _, w, h) = ed.canvas_rect();
                 let (vx, vy) = (-c.x / c.zoom, -c.y / c.zoom);
                 Some(view! {
-                    {boxes}
+                    <path class="mini-node" d=boxes />
                     <rect class="mini-view" x=(vx - x0) * k y=(vy - y0) * k
                         width=w / c.zoom * k height=h / c.zoom * k />
                 })

@@ -17,7 +17,14 @@ use crate::model::{BlueprintChoice, EditorCheck, EditorData, NodeNoticeView, Run
 pub async fn open(state: &AppState, actor: &Principal, id: &str) -> Result<EditorData, AppError> {
     let opened = workflows::open_editor(state, actor, id).await?;
     let w = &opened["Workflow"];
-    let modules = workflows::module_index(state, actor, "all", None).await?;
+    let mut modules = workflows::module_index(state, actor, "all", None).await?;
+    // Ad-hoc triggers are made per workflow, not listed in the module index.
+    let trigger_id = text(w, "trigger_id");
+    if !modules.iter().any(|m| text(m, "id") == trigger_id) {
+        if let Some(config) = workflows::trigger_config(state, &trigger_id) {
+            modules.push(config.to_misp_config(false));
+        }
+    }
     let blueprints = blueprints::index_blueprints(state, actor, &BlueprintFilter::default())
         .await?
         .iter()
@@ -34,7 +41,7 @@ pub async fn open(state: &AppState, actor: &Principal, id: &str) -> Result<Edito
     Ok(EditorData {
         workflow_id: text(w, "id"),
         name: text(w, "name"),
-        trigger_id: text(w, "trigger_id"),
+        trigger_id,
         timestamp: text(w, "timestamp").parse().unwrap_or(0),
         debug: w["debug_enabled"].as_bool().unwrap_or(false),
         data: w["data"].to_string(),
@@ -74,9 +81,16 @@ pub async fn check(
     for (from, targets) in &v.multiple_output {
         red_edges.extend(targets.iter().map(|t| (from.0, t.0)));
     }
+    // Ad-hoc triggers are made per workflow: the registry does not know them, the server does.
+    let adhoc_trigger = |node: engine::graph::NodeId| {
+        graph
+            .node(node)
+            .is_some_and(|n| n.is_trigger() && workflows::adhoc_number(&n.module_id).is_some())
+    };
     let mut notices: Vec<NodeNoticeView> = v
         .notices
         .iter()
+        .filter(|n| !adhoc_trigger(n.node))
         .map(|n| NodeNoticeView {
             node: n.node.0,
             error: n.severity == engine::validate::Severity::Error,

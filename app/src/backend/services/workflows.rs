@@ -31,7 +31,7 @@ pub fn adhoc_number(trigger_id: &str) -> Option<u64> {
 }
 
 /// The config of a hook trigger (from the registry) or of an ad-hoc trigger `adhoc_<n>`.
-fn trigger_config(state: &AppState, trigger_id: &str) -> Option<engine::ModuleConfig> {
+pub(crate) fn trigger_config(state: &AppState, trigger_id: &str) -> Option<engine::ModuleConfig> {
     use engine::Module;
     match state.workflows.registry().get(trigger_id) {
         Some(module) if module.config().kind == ModuleKind::Trigger => {
