@@ -447,11 +447,7 @@ impl Ed {
         if self.saving.get_untracked() {
             return;
         }
-        let errors = self.check.with_untracked(|c| c.errors.clone());
-        if !errors.is_empty() {
-            self.say(true, format!("Not saved: {}.", errors.join(", ")));
-            return;
-        }
+        // The server decides (the live check may lag the last change by a request).
         let graph = self.graph.get_untracked();
         let data = graph.to_drawflow().to_string();
         let (id, timestamp, ed) = (
@@ -469,7 +465,13 @@ impl Ed {
                 }
                 Err(AppError::Conflict(m)) => ed.say(true, format!("Not saved: {m}")),
                 Err(AppError::Rejected { message, errors }) => {
-                    ed.say(true, format!("Not saved: {message}. {}", errors.join(" ")))
+                    let more: Vec<String> = errors.into_iter().filter(|e| *e != message).collect();
+                    ed.say(
+                        true,
+                        format!("Not saved: {message}. {}", more.join(" "))
+                            .trim_end()
+                            .to_owned(),
+                    )
                 }
                 Err(e) => ed.say(true, format!("Not saved: {e}")),
             }
@@ -552,14 +554,12 @@ impl Ed {
     fn on_move(&self, client: (f64, f64)) {
         let p = self.canvas_point(client.0, client.1);
         self.pointer.set(p);
-        let Some(drag) = self.drag.get_value() else {
-            return;
-        };
-        match drag {
-            Drag::Move { start, before, .. } => {
+        // Borrowed, not cloned: a move's `before` is the whole graph.
+        let moved = self.drag.with_value(|drag| match drag {
+            Some(Drag::Move { start, before, .. }) => {
                 let (dx, dy) = ((p.0 - start.0).round(), (p.1 - start.1).round());
                 if dx == 0.0 && dy == 0.0 {
-                    return;
+                    return false;
                 }
                 let sel = self.selected.get_untracked();
                 self.graph.update(|g| {
@@ -570,19 +570,23 @@ impl Ed {
                         }
                     }
                 });
-                self.drag.update_value(|d| {
-                    if let Some(Drag::Move { moved, .. }) = d {
-                        *moved = true;
-                    }
-                });
+                true
             }
-            Drag::Pan { start, origin } => {
+            Some(Drag::Pan { start, origin }) => {
                 self.camera.update(|c| {
                     c.x = origin.0 + client.0 - start.0;
                     c.y = origin.1 + client.1 - start.1;
                 });
+                false
             }
-            Drag::Connect { .. } | Drag::Select { .. } | Drag::Place { .. } => {}
+            _ => false,
+        });
+        if moved {
+            self.drag.update_value(|d| {
+                if let Some(Drag::Move { moved, .. }) = d {
+                    *moved = true;
+                }
+            });
         }
     }
 
