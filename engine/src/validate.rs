@@ -105,8 +105,8 @@ impl Validation {
         })
     }
 
-    /// The save errors joined the way MISP joins validation errors.
-    pub fn message(&self) -> String {
+    /// The save errors' messages, each once, in order.
+    pub fn messages(&self) -> Vec<String> {
         let mut seen = Vec::new();
         for e in &self.errors {
             let m = e.to_string();
@@ -114,7 +114,12 @@ impl Validation {
                 seen.push(m);
             }
         }
-        seen.join(", ")
+        seen
+    }
+
+    /// The save errors joined the way MISP joins validation errors.
+    pub fn message(&self) -> String {
+        self.messages().join(", ")
     }
 }
 

@@ -104,6 +104,10 @@ async fn the_editor_opens_checks_and_saves_through_the_workflow_services() {
         assert_eq!(tags[0], "suggest:tag-00");
         let (_, none) = call(&app, &admin, "editor/tags", &[("search", "suggest"), ("prefix", "misp-galaxy:")]).await;
         assert_eq!(none, json!([]));
+        // Cluster pickers get names without the prefix, as IF :: Tag stores them.
+        ok(common::post(&app, "/tags/add", ADMIN_KEY, json!({"Tag": {"name": "misp-galaxy:threat-actor=\"Suggest Bear\""}})).await).await;
+        let (_, clusters) = call(&app, &admin, "editor/tags", &[("search", "suggest bear"), ("prefix", "misp-galaxy:")]).await;
+        assert_eq!(clusters, json!(["threat-actor=\"Suggest Bear\""]));
     })
     .await;
 }

@@ -14,6 +14,11 @@ pub const HEADER_H: f64 = 40.0;
 /// Distance between two ports.
 pub const PORT_GAP: f64 = 24.0;
 
+/// A node's height on the canvas: its title bar and one row per port.
+pub fn node_height(inputs: usize, outputs: usize) -> f64 {
+    HEADER_H + inputs.max(outputs).max(1) as f64 * PORT_GAP + 6.0
+}
+
 /// A node of the workflow.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -26,6 +31,8 @@ pub struct Node {
     pub data: Map<String, Value>,
     pub inputs: usize,
     pub outputs: usize,
+    /// Other top-level keys of the stored node, written back as they were.
+    pub extra: Map<String, Value>,
 }
 
 /// A connection from `output_<output>` of `from` to `input_<input>` of `to`.
@@ -38,13 +45,35 @@ pub struct Edge {
 }
 
 /// The editable graph.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EditorGraph {
     pub nodes: BTreeMap<u64, Node>,
     pub edges: Vec<Edge>,
     /// `_frames`, kept as stored.
     pub frames: Option<Value>,
+    /// Other `_…` keys of the stored graph, written back as they were.
+    pub extra: Map<String, Value>,
+    /// The next node id: ids only grow while editing, so a deleted node's id (which frames or
+    /// the last run may still name) is never given to a new one.
+    pub next: u64,
 }
+
+impl Default for EditorGraph {
+    fn default() -> Self {
+        EditorGraph {
+            nodes: BTreeMap::new(),
+            edges: Vec::new(),
+            frames: None,
+            extra: Map::new(),
+            next: 1,
+        }
+    }
+}
+
+/// The keys of a stored node this model reads; any other is kept in [`Node::extra`].
+const NODE_KEYS: [&str; 9] = [
+    "id", "name", "class", "typenode", "data", "inputs", "outputs", "pos_x", "pos_y",
+];
 
 fn port_number(name: &str, prefix: &str) -> Option<usize> {
     name.strip_prefix(prefix)?.parse().ok().filter(|n| *n > 0)
@@ -114,7 +143,7 @@ impl Node {
     }
 
     pub fn height(&self) -> f64 {
-        HEADER_H + self.inputs.max(self.outputs).max(1) as f64 * PORT_GAP + 6.0
+        node_height(self.inputs, self.outputs)
     }
 
     /// Canvas position of input port `n` (1-based).
@@ -160,7 +189,7 @@ impl Node {
                 .map(|e| json!({"node": e.to.to_string(), "output": format!("input_{}", e.input)}))
                 .collect()
         });
-        json!({
+        let mut node = json!({
             "id": self.id,
             "name": self.name,
             "class": self.class,
@@ -170,7 +199,13 @@ impl Node {
             "outputs": outputs,
             "pos_x": number(self.x),
             "pos_y": number(self.y),
-        })
+        });
+        if let Value::Object(m) = &mut node {
+            for (k, v) in &self.extra {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        node
     }
 }
 
@@ -245,6 +280,15 @@ fn read_node(key: Option<u64>, v: &Value, edges: &mut BTreeSet<Edge>) -> Result<
         inputs: highest_port(&v["inputs"], "input_"),
         outputs: highest_port(&v["outputs"], "output_"),
         data,
+        extra: v
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !NODE_KEYS.contains(&k.as_str()) && k.as_str() != "html")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -263,6 +307,10 @@ impl EditorGraph {
                 graph.frames = Some(node.clone());
                 continue;
             }
+            if key.starts_with('_') {
+                graph.extra.insert(key.clone(), node.clone());
+                continue;
+            }
             let key = key
                 .parse()
                 .map_err(|_| format!("Node key `{key}` is not a number."))?;
@@ -270,6 +318,7 @@ impl EditorGraph {
             graph.nodes.insert(n.id, n);
         }
         graph.edges = edges.into_iter().filter(|e| graph.port_exists(e)).collect();
+        graph.next = graph.nodes.keys().next_back().map_or(1, |k| k + 1);
         Ok(graph)
     }
 
@@ -283,6 +332,9 @@ impl EditorGraph {
         if let Some(f) = &self.frames {
             m.insert("_frames".into(), f.clone());
         }
+        for (k, v) in &self.extra {
+            m.insert(k.clone(), v.clone());
+        }
         Value::Object(m)
     }
 
@@ -293,13 +345,18 @@ impl EditorGraph {
             && self.nodes.get(&e.to).is_some_and(|n| e.input <= n.inputs)
     }
 
-    pub fn next_id(&self) -> u64 {
-        self.nodes.keys().next_back().map_or(1, |k| k + 1)
+    /// The id the next node gets (and reserves it).
+    fn take_id(&mut self) -> u64 {
+        let id = self
+            .next
+            .max(self.nodes.keys().next_back().map_or(1, |k| k + 1));
+        self.next = id + 1;
+        id
     }
 
     /// Adds a node for `module` at (`x`, `y`), its params at their defaults.
     pub fn add_node(&mut self, module: &ModuleInfo, x: f64, y: f64) -> u64 {
-        let id = self.next_id();
+        let id = self.take_id();
         let mut data = module.config.as_object().cloned().unwrap_or_default();
         data.remove("params");
         let defaults: Map<String, Value> = module
@@ -329,6 +386,7 @@ impl EditorGraph {
                 data,
                 inputs: module.inputs,
                 outputs: module.outputs,
+                extra: Map::new(),
             },
         );
         id
@@ -367,6 +425,15 @@ impl EditorGraph {
         self.nodes.retain(|id, _| !gone.contains(id));
         self.edges
             .retain(|e| !gone.contains(&e.from) && !gone.contains(&e.to));
+        // Frames forget removed nodes; an empty frame goes.
+        if let Some(Value::Object(frames)) = &mut self.frames {
+            for frame in frames.values_mut() {
+                if let Some(Value::Array(members)) = frame.get_mut("nodes") {
+                    members.retain(|m| node_number(m).is_none_or(|id| !gone.contains(&id)));
+                }
+            }
+            frames.retain(|_, f| f["nodes"].as_array().is_none_or(|m| !m.is_empty()));
+        }
         gone.len()
     }
 
@@ -410,9 +477,15 @@ impl EditorGraph {
         let min_y = read.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
         let mut renumber = HashMap::new();
         let mut added = Vec::new();
-        for (next, mut n) in (self.next_id()..).zip(read) {
+        for mut n in read {
+            let next = self.take_id();
             renumber.insert(n.id, next);
             n.id = next;
+            // A copy is a new node: its uid says so.
+            if let Some(module) = n.data.get("id").and_then(Value::as_str).map(str::to_owned) {
+                n.data
+                    .insert("node_uid".into(), json!(format!("{module}-{next}")));
+            }
             n.x = (n.x - min_x + x).round();
             n.y = (n.y - min_y + y).round();
             self.nodes.insert(next, n);
@@ -732,6 +805,31 @@ mod tests {
         assert!(g.nodes[&1].x < g.nodes[&2].x && g.nodes[&2].x < g.nodes[&3].x);
         let (x0, _, x1, _) = g.bounds().unwrap();
         assert_eq!((x0, x1), (0.0, 2.0 * (NODE_W + 90.0) + NODE_W));
+    }
+
+    #[test]
+    fn unknown_keys_are_kept_and_ids_are_never_reused() {
+        let mut stored = spec_example();
+        stored["_custom"] = json!({"kept": true});
+        stored["3"]["html"] = json!("<div>dropped, as MISP's editor does</div>");
+        stored["3"]["future_key"] = json!(7);
+        stored["_frames"] = json!({"f": {"id": "f", "text": "Stop", "nodes": ["3"], "class": ""}});
+        let mut g = EditorGraph::from_drawflow(&stored).unwrap();
+        let saved = g.to_drawflow();
+        assert_eq!(saved["_custom"], json!({"kept": true}));
+        assert_eq!(saved["3"]["future_key"], 7);
+        assert!(saved["3"].get("html").is_none());
+
+        assert_eq!(g.remove(&[3].into()), 1);
+        let frames = g.to_drawflow()["_frames"].clone();
+        assert_eq!(frames, json!({}), "the emptied frame is dropped");
+        let id = g.add_node(&stop_module(), 0.0, 0.0);
+        assert_eq!(id, 4, "3 was used");
+        let copies = g.duplicate(&[4].into());
+        assert_eq!(
+            g.nodes[&copies[0]].data["node_uid"],
+            format!("stop-execution-{}", copies[0])
+        );
     }
 
     #[test]

@@ -15,9 +15,6 @@ pub struct ModuleInfo {
     pub blocking: bool,
     /// Expects MISP core format (`expect_misp_core_format`).
     pub expects_core_format: bool,
-    /// For triggers: hands MISP core format to the graph.
-    pub gives_core_format: bool,
-    pub multiple_output_connection: bool,
     pub support_filters: bool,
     pub disabled: bool,
     /// `if`, `concurrent`, `trigger` or empty.
@@ -38,8 +35,8 @@ pub struct ParamInfo {
     /// (value, label) pairs.
     pub options: Vec<(String, String)>,
     pub placeholder: String,
+    /// Several values (`multiple`, or `picker_create_new`, which implies it).
     pub multiple: bool,
-    pub create_new: bool,
     pub jinja: bool,
     /// `display_on`: show only when every named param has (one of) the given value(s).
     pub display_on: Option<Map<String, Value>>,
@@ -95,7 +92,6 @@ pub fn options(v: &Value) -> Vec<(String, String)> {
 
 impl ParamInfo {
     pub fn from_config(p: &Value) -> Self {
-        let create_new = flag(p, "picker_create_new");
         ParamInfo {
             id: text(p, "id"),
             label: {
@@ -110,14 +106,22 @@ impl ParamInfo {
             default: p.get("default").cloned().unwrap_or(Value::Null),
             options: options(&p["options"]),
             placeholder: text(p, "placeholder"),
-            multiple: flag(p, "multiple") || create_new,
-            create_new,
+            multiple: flag(p, "multiple") || flag(p, "picker_create_new"),
             jinja: flag(p, "jinja_supported"),
             display_on: p.get("display_on").and_then(Value::as_object).cloned(),
         }
     }
 
-    /// Whether the param is shown given the node's current values (`display_on`).
+    /// The node's value for this param, or else its default (what the module runs with).
+    pub fn value_in(&self, stored: &Map<String, Value>) -> Value {
+        stored
+            .get(&self.id)
+            .cloned()
+            .unwrap_or_else(|| self.default.clone())
+    }
+
+    /// Whether the param is shown given the node's values, defaults included (see
+    /// [`effective_values`]; `display_on`).
     pub fn shown(&self, values: &Map<String, Value>) -> bool {
         let Some(rules) = &self.display_on else {
             return true;
@@ -130,6 +134,17 @@ impl ParamInfo {
             }
         })
     }
+}
+
+/// Every param's value as the module runs with it: stored, or else the default.
+pub fn effective_values(params: &[ParamInfo], stored: &Map<String, Value>) -> Map<String, Value> {
+    let mut values = stored.clone();
+    for p in params {
+        if !values.contains_key(&p.id) && !p.default.is_null() {
+            values.insert(p.id.clone(), p.default.clone());
+        }
+    }
+    values
 }
 
 /// A param value as the form shows it (strings bare, the rest as JSON).
@@ -168,8 +183,6 @@ impl ModuleInfo {
             outputs: count(config, "outputs", outs),
             blocking: flag(config, "blocking"),
             expects_core_format: flag(config, "expect_misp_core_format"),
-            gives_core_format: flag(config, "misp_core_format"),
-            multiple_output_connection: flag(config, "multiple_output_connection"),
             support_filters: flag(config, "support_filters"),
             disabled: flag(config, "disabled"),
             html_template: text(config, "html_template"),
@@ -235,6 +248,12 @@ mod tests {
         assert!(p.shown(&values));
         values.insert("operator".into(), json!("in_or"));
         assert!(!p.shown(&values));
+        // A node that never set `operator` runs with its default, and shows accordingly.
+        let operator =
+            ParamInfo::from_config(&json!({"id": "operator", "type": "select", "default": "in"}));
+        let values = effective_values(&[operator.clone(), p.clone()], &Map::new());
+        assert!(p.shown(&values));
+        assert_eq!(operator.value_in(&Map::new()), json!("in"));
     }
 
     #[test]

@@ -14,8 +14,8 @@ use leptos_router::hooks::use_params_map;
 use serde_json::{json, Value};
 
 use crate::components::messages::ErrorPanel;
-use crate::editor::graph::{HEADER_H, NODE_W, PORT_GAP};
-use crate::editor::modules::{value_list, value_text};
+use crate::editor::graph::{node_height, HEADER_H, NODE_W, PORT_GAP};
+use crate::editor::modules::{effective_values, value_list, value_text};
 use crate::editor::{Edge, EditorGraph, History, ModuleInfo, ParamInfo};
 use crate::error::AppError;
 use crate::model::{BlueprintChoice, EditorCheck, EditorData, RunDetail};
@@ -257,6 +257,14 @@ impl Ed {
         }
     }
 
+    /// What node `id` did in the last run from the editor.
+    fn node_run(&self, id: u64) -> Option<crate::model::RunNodeView> {
+        self.last_run.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.nodes.iter().find(|n| n.node_id == id).cloned())
+        })
+    }
+
     fn say(&self, error: bool, text: impl Into<String>) {
         self.status.set(Some((error, text.into())));
     }
@@ -295,6 +303,15 @@ impl Ed {
     fn view_center(&self) -> (f64, f64) {
         let (left, top, w, h) = self.canvas_rect();
         self.canvas_point(left + w / 2.0, top + h / 2.0)
+    }
+
+    /// Whether the last pointer position is on the part of the canvas in view.
+    fn pointer_in_view(&self) -> bool {
+        let (left, top, w, h) = self.canvas_rect();
+        let (x0, y0) = self.canvas_point(left, top);
+        let (x1, y1) = self.canvas_point(left + w, top + h);
+        let (x, y) = self.pointer.get_untracked();
+        x >= x0 && x <= x1 && y >= y0 && y <= y1
     }
 
     fn add_module(&self, module_id: &str, x: f64, y: f64) {
@@ -371,7 +388,11 @@ impl Ed {
             return;
         };
         if let Ok(Value::Array(nodes)) = serde_json::from_str::<Value>(&text) {
-            let at = self.pointer.get_untracked();
+            let at = if self.pointer_in_view() {
+                self.pointer.get_untracked()
+            } else {
+                self.view_center()
+            };
             self.insert_nodes(&nodes, at);
         }
     }
@@ -417,18 +438,25 @@ impl Ed {
         let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
             return;
         };
-        let id = window()
-            .crypto()
-            .map(|c| c.random_uuid())
-            .unwrap_or_else(|_| {
-                let n = self.graph.with_untracked(|g| {
+        // crypto.randomUUID exists in secure contexts only (HTTPS, localhost).
+        let uuid = window()
+            .is_secure_context()
+            .then(|| window().crypto().ok().map(|c| c.random_uuid()))
+            .flatten();
+        let id = uuid.unwrap_or_else(|| {
+            self.graph.with_untracked(|g| {
+                let taken = |k: &str| {
                     g.frames
                         .as_ref()
                         .and_then(Value::as_object)
-                        .map_or(0, |f| f.len())
-                });
-                format!("frame-{}", n + 1)
-            });
+                        .is_some_and(|f| f.contains_key(k))
+                };
+                (1..)
+                    .map(|n| format!("frame-{n}"))
+                    .find(|k| !taken(k))
+                    .unwrap_or_default()
+            })
+        });
         self.change(|g| {
             let mut frames = g
                 .frames
@@ -446,6 +474,13 @@ impl Ed {
     fn save(&self) {
         if self.saving.get_untracked() {
             return;
+        }
+        // A field being typed in writes its value on `change`, which blurring fires now.
+        if let Some(el) = document().active_element() {
+            use leptos::wasm_bindgen::JsCast;
+            if let Ok(el) = el.dyn_into::<leptos::web_sys::HtmlElement>() {
+                let _ = el.blur();
+            }
         }
         // The server decides (the live check may lag the last change by a request).
         let graph = self.graph.get_untracked();
@@ -485,6 +520,14 @@ impl Ed {
             .target()
             .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
             .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        // Copy and select-all act on nodes only when the key is not meant for text elsewhere
+        // (a notice, the run data): the event targets the page itself or the canvas.
+        let on_canvas = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .is_none_or(|e| {
+                e.tag_name() == "BODY" || e.closest(".canvas").ok().flatten().is_some()
+            });
         let ctrl = ev.ctrl_key() || ev.meta_key();
         let key = ev.key().to_lowercase();
         if ctrl && key == "s" {
@@ -512,7 +555,7 @@ impl Ed {
                 self.duplicate();
                 true
             }
-            (true, "c") => {
+            (true, "c") if on_canvas => {
                 self.copy();
                 true
             }
@@ -520,7 +563,7 @@ impl Ed {
                 self.paste();
                 true
             }
-            (true, "a") => {
+            (true, "a") if on_canvas => {
                 self.selected.set(
                     self.graph
                         .with_untracked(|g| g.nodes.keys().copied().collect()),
@@ -598,7 +641,8 @@ impl Ed {
         self.ghost.set(None);
         match drag {
             Drag::Move { before, moved, .. } => {
-                if moved {
+                // Dragged away and back: nothing to undo.
+                if moved && self.graph.with_untracked(|g| *g != before) {
                     self.history.update_value(|h| h.record(before));
                     self.history_version.update(|v| *v += 1);
                 }
@@ -622,6 +666,26 @@ impl Ed {
                 }
             }
             Drag::Connect { .. } | Drag::Pan { .. } => {}
+        }
+    }
+
+    /// Ends a drag without dropping anything; a move done so far stays (and can be undone).
+    fn cancel_drag(&self) {
+        let Some(drag) = self.drag.get_value() else {
+            return;
+        };
+        self.drag.set_value(None);
+        self.ghost.set(None);
+        if let Drag::Move {
+            before,
+            moved: true,
+            ..
+        } = drag
+        {
+            if self.graph.with_untracked(|g| *g != before) {
+                self.history.update_value(|h| h.record(before));
+                self.history_version.update(|v| *v += 1);
+            }
         }
     }
 
@@ -755,13 +819,22 @@ fn Editor(data: EditorData) -> impl IntoView {
     // Global pointer and key handling (client only).
     Effect::new(move |_| {
         let moves = window_event_listener(leptos::ev::pointermove, move |ev| {
-            ed.on_move((ev.client_x() as f64, ev.client_y() as f64));
+            let client = (ev.client_x() as f64, ev.client_y() as f64);
+            // The button was released where we did not see it (outside the window).
+            if ev.buttons() == 0 && ed.drag.with_value(Option::is_some) {
+                ed.on_up(client, false);
+                return;
+            }
+            ed.on_move(client);
         });
+        // Leaving the window (alt-tab) mid-drag ends the drag where it is.
+        let blurs = window_event_listener(leptos::ev::blur, move |_| ed.cancel_drag());
         let ups = window_event_listener(leptos::ev::pointerup, move |ev| {
             ed.on_up((ev.client_x() as f64, ev.client_y() as f64), ev.shift_key());
         });
         let keys = window_event_listener(leptos::ev::keydown, move |ev| ed.on_key(&ev));
         on_cleanup(move || {
+            blurs.remove();
             moves.remove();
             ups.remove();
             keys.remove();
@@ -794,7 +867,8 @@ fn Editor(data: EditorData) -> impl IntoView {
         let mine = check_seq.get_value();
         leptos::task::spawn_local(async move {
             let result = check_workflow_graph(data).await;
-            if check_seq.get_value() == mine {
+            // The page may be gone by now (`try_`: no panic on a disposed value).
+            if check_seq.try_get_value() == Some(mine) {
                 match result {
                     Ok(c) => ed.check.set(c),
                     Err(e) => ed.say(true, format!("The graph could not be checked: {e}")),
@@ -1172,12 +1246,10 @@ fn NodeBox(ed: Ed, id: u64) -> impl IntoView {
             .map(|n| if n.error { 2 } else { 1 })
             .max()
             .unwrap_or(0);
-        let run = ed.last_run.with(|r| {
-            r.as_ref()
-                .and_then(|r| r.nodes.iter().find(|n| n.node_id == id))
-                .map(|n| format!(" run-{}", n.status.replace(' ', "-")))
-                .unwrap_or_default()
-        });
+        let run = ed
+            .node_run(id)
+            .map(|n| format!(" run-{}", n.status.replace(' ', "-")))
+            .unwrap_or_default();
         format!(
             "node {}{}{run}{}",
             l.map(|l| l.class).unwrap_or_default(),
@@ -1192,7 +1264,7 @@ fn NodeBox(ed: Ed, id: u64) -> impl IntoView {
     let style = move || {
         look.get()
             .map(|l| {
-                let h = HEADER_H + l.inputs.max(l.outputs).max(1) as f64 * PORT_GAP + 6.0;
+                let h = node_height(l.inputs, l.outputs);
                 format!(
                     "left: {}px; top: {}px; width: {NODE_W}px; height: {h}px",
                     l.x, l.y
@@ -1239,10 +1311,8 @@ fn NodeBox(ed: Ed, id: u64) -> impl IntoView {
                 });
                 Some(view! { {ins.collect_view()} {outs.collect_view()} })
             }}
-            {move || ed.last_run.with(|r| {
-                r.as_ref()
-                    .and_then(|r| r.nodes.iter().find(|n| n.node_id == id))
-                    .map(|n| view! { <span class="node-run" data-testid=format!("node-run-{id}")>{n.status.clone()}</span> })
+            {move || ed.node_run(id).map(|n| view! {
+                <span class="node-run" data-testid=format!("node-run-{id}")>{n.status}</span>
             })}
             <ul class="node-notices">
                 {move || notices().into_iter().map(|n| view! {
@@ -1257,6 +1327,10 @@ fn NodeBox(ed: Ed, id: u64) -> impl IntoView {
 fn Minimap(ed: Ed) -> impl IntoView {
     const W: f64 = 180.0;
     const H: f64 = 120.0;
+    // The view rectangle needs the canvas's size, which only the browser knows: drawing it
+    // after mount keeps the server's and the client's first render identical.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     let frame = move || {
         let (x0, y0, x1, y1) = ed.graph.with(EditorGraph::bounds)?;
         let (x0, y0, x1, y1) = (x0 - 40.0, y0 - 40.0, x1 + 40.0, y1 + 40.0);
@@ -1296,12 +1370,17 @@ fn Minimap(ed: Ed) -> impl IntoView {
                     d
                 });
                 let c = ed.camera.get();
-                let (_, _, w, h) = ed.canvas_rect();
-                let (vx, vy) = (-c.x / c.zoom, -c.y / c.zoom);
+                let view_rect = mounted.get().then(|| {
+                    let (_, _, w, h) = ed.canvas_rect();
+                    let (vx, vy) = (-c.x / c.zoom, -c.y / c.zoom);
+                    view! {
+                        <rect class="mini-view" x=(vx - x0) * k y=(vy - y0) * k
+                            width=w / c.zoom * k height=h / c.zoom * k />
+                    }
+                });
                 Some(view! {
                     <path class="mini-node" d=boxes />
-                    <rect class="mini-view" x=(vx - x0) * k y=(vy - y0) * k
-                        width=w / c.zoom * k height=h / c.zoom * k />
+                    {view_rect}
                 })
             }}
         </svg>
@@ -1463,7 +1542,7 @@ fn NodePanel(ed: Ed, id: u64) -> impl IntoView {
             {(!params.is_empty()).then(|| view! {
                 <h3>"Parameters"</h3>
                 <div class="param-form" data-testid="param-form">
-                    {params.into_iter().map(|p| view! { <ParamField ed node=id param=p /> }).collect_view()}
+                    {params.iter().cloned().map(|p| view! { <ParamField ed node=id param=p all=params.clone() /> }).collect_view()}
                 </div>
             })}
             {(!is_trigger && support_filters).then(|| view! { <FilterForm ed node=id /> })}
@@ -1554,23 +1633,28 @@ const HASHPATH_PICKS: [&str; 8] = [
 ];
 
 #[component]
-fn ParamField(ed: Ed, node: u64, param: ParamInfo) -> impl IntoView {
+fn ParamField(ed: Ed, node: u64, param: ParamInfo, all: Vec<ParamInfo>) -> impl IntoView {
     let key = param.id.clone();
+    // What the module runs with: the stored value, or else the default.
     let current = {
-        let key = key.clone();
+        let param = param.clone();
         move || {
             ed.graph.with(|g| {
                 g.nodes
                     .get(&node)
-                    .and_then(|n| n.params().get(&key).cloned())
+                    .map(|n| param.value_in(&n.params()))
+                    .filter(|v| !v.is_null())
             })
         }
     };
     let shown = {
         let param = param.clone();
         move || {
-            ed.graph
-                .with(|g| g.nodes.get(&node).is_some_and(|n| param.shown(&n.params())))
+            ed.graph.with(|g| {
+                g.nodes
+                    .get(&node)
+                    .is_some_and(|n| param.shown(&effective_values(&all, &n.params())))
+            })
         }
     };
     let set = {
@@ -1691,7 +1775,9 @@ fn MultiPicker(ed: Ed, node: u64, param: ParamInfo, input_id: String) -> impl In
         }
     };
     let typed = RwSignal::new(String::new());
-    let server_search = param.options.is_empty();
+    // Tag and galaxy-cluster pickers list what the store has; MISP fills them the same way.
+    let server_search =
+        param.options.is_empty() && (key.contains("tag") || key.contains("cluster"));
     let suggestions = RwSignal::new(Vec::<String>::new());
     let prefix = if key.contains("cluster") {
         "misp-galaxy:"
@@ -1759,7 +1845,7 @@ fn MultiPicker(ed: Ed, node: u64, param: ParamInfo, input_id: String) -> impl In
                         let mine = seq.get_value();
                         leptos::task::spawn_local(async move {
                             if let Ok(found) = suggest_tags(text, prefix.to_owned()).await {
-                                if seq.get_value() == mine {
+                                if seq.try_get_value() == Some(mine) {
                                     suggestions.set(found);
                                 }
                             }
@@ -1833,10 +1919,7 @@ fn FilterForm(ed: Ed, node: u64) -> impl IntoView {
 #[component]
 fn NodeLastRun(ed: Ed, node: u64) -> impl IntoView {
     move || {
-        let n = ed.last_run.with(|r| {
-            r.as_ref()
-                .and_then(|r| r.nodes.iter().find(|n| n.node_id == node).cloned())
-        })?;
+        let n = ed.node_run(node)?;
         Some(view! {
             <h3>"Last run"</h3>
             <p class="small">

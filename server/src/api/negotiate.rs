@@ -108,12 +108,12 @@ fn strip_suffix(mut request: Request) -> Request {
     request
 }
 
-/// Whether a request wants a JSON answer (suffix or `Accept`).
-/// A browser navigating to a page (HTML accepted, no `.json` suffix). Routes MISP serves as both
-/// a page and JSON (`workflows/editor/<id>`) answer the page only then; API clients that send no
-/// `Accept` at all keep getting JSON.
+/// A browser navigating to a page: HTML accepted and JSON not asked for (no `.json`, no
+/// `application/json` in `Accept`). Routes MISP serves as both a page and JSON
+/// (`workflows/editor/<id>`, `workflows/adhoc`) answer the page only then; API clients, also
+/// those that send no `Accept` at all, keep getting JSON.
 pub fn wants_html(request: &Request) -> bool {
-    request.extensions().get::<JsonRequested>().is_none()
+    !wants_json(request)
         && request
             .headers()
             .get(http::header::ACCEPT)
@@ -121,6 +121,7 @@ pub fn wants_html(request: &Request) -> bool {
             .is_some_and(|a| a.contains("text/html"))
 }
 
+/// Whether a request wants a JSON answer (suffix or `Accept`).
 pub fn wants_json(request: &Request) -> bool {
     request.extensions().get::<JsonRequested>().is_some()
         || request

@@ -28,15 +28,7 @@ pub async fn open(state: &AppState, actor: &Principal, id: &str) -> Result<Edito
     let blueprints = blueprints::index_blueprints(state, actor, &BlueprintFilter::default())
         .await?
         .iter()
-        .map(|b| {
-            let b = &b["WorkflowBlueprint"];
-            BlueprintChoice {
-                id: text(b, "id"),
-                name: text(b, "name"),
-                description: text(b, "description"),
-                data: b["data"].to_string(),
-            }
-        })
+        .map(choice)
         .collect();
     Ok(EditorData {
         workflow_id: text(w, "id"),
@@ -48,6 +40,17 @@ pub async fn open(state: &AppState, actor: &Principal, id: &str) -> Result<Edito
         modules: Value::Array(modules).to_string(),
         blueprints,
     })
+}
+
+/// A blueprint (`{"WorkflowBlueprint": …}`) as the editor's palette offers it.
+fn choice(b: &Value) -> BlueprintChoice {
+    let b = &b["WorkflowBlueprint"];
+    BlueprintChoice {
+        id: text(b, "id"),
+        name: text(b, "name"),
+        description: text(b, "description"),
+        data: b["data"].to_string(),
+    }
 }
 
 fn parse(data: &str) -> Result<Value, AppError> {
@@ -70,13 +73,7 @@ pub async fn check(
         &state.workflows.registry(),
         state.workflows.modules.as_ref(),
     );
-    let mut errors: Vec<String> = Vec::new();
-    for e in &v.errors {
-        let m = e.to_string();
-        if !errors.contains(&m) {
-            errors.push(m);
-        }
-    }
+    let errors = v.messages();
     let mut red_edges: Vec<(u64, u64)> = v.cycles.iter().map(|(f, t)| (f.0, t.0)).collect();
     for (from, targets) in &v.multiple_output {
         red_edges.extend(targets.iter().map(|t| (from.0, t.0)));
@@ -164,13 +161,7 @@ pub async fn save_blueprint(
         },
     )
     .await?;
-    let b = &created["WorkflowBlueprint"];
-    Ok(BlueprintChoice {
-        id: text(b, "id"),
-        name: text(b, "name"),
-        description: text(b, "description"),
-        data: b["data"].to_string(),
-    })
+    Ok(choice(&created))
 }
 
 /// Tag names containing `search` (and starting with `prefix`), for the editor's tag pickers.
@@ -185,7 +176,14 @@ pub async fn suggest_tags(
     if search.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(crate::backend::store::events::suggest_tag_names(&state.db, search, prefix, 20).await?)
+    // Cluster pickers hold names without the `misp-galaxy:` prefix (IF :: Tag adds it back).
+    Ok(
+        crate::backend::store::events::suggest_tag_names(&state.db, search, prefix, 20)
+            .await?
+            .into_iter()
+            .map(|name| name[prefix.len()..].to_owned())
+            .collect(),
+    )
 }
 
 /// The editor's "Run": runs the saved workflow on `input` (JSON text) as `executeWorkflow` does

@@ -181,16 +181,9 @@ fn validate_for_save(state: &AppState, trigger_id: &str, data: &Value) -> Result
     let registry = state.workflows.registry();
     let validation = engine::validate(&graph, &registry, state.workflows.modules.as_ref());
     if !validation.is_valid() {
-        let mut errors: Vec<String> = Vec::new();
-        for e in &validation.errors {
-            let m = e.to_string();
-            if !errors.contains(&m) {
-                errors.push(m);
-            }
-        }
         return Err(AppError::Rejected {
             message: validation.message(),
-            errors,
+            errors: validation.messages(),
         });
     }
     let graph_triggers: Vec<&str> = graph.triggers().map(|n| n.module_id.as_str()).collect();
