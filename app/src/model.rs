@@ -416,3 +416,21 @@ pub struct AdhocRow {
     /// Unix seconds of the last save.
     pub timestamp: i64,
 }
+
+/// A job of the durable queue, as the Logs page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    /// queued, running, retrying, dead or done.
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Unix seconds: when it may run (next attempt).
+    pub run_after: i64,
+    /// Unix seconds of its last change.
+    pub updated_at: i64,
+    pub last_error: String,
+    /// Sent with its outward deliveries.
+    pub idempotency_key: String,
+}

@@ -13,6 +13,7 @@ mod m20261128_000006_create_sightings_and_reports;
 mod m20261128_000007_create_audit_lists_proposals_posts;
 mod m20261128_000008_create_sharing_groups;
 mod m20261128_000009_log_chain_depth;
+mod m20261129_000010_create_workflow_jobs;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_create_audit_lists_proposals_posts::Migration),
             Box::new(m20261128_000008_create_sharing_groups::Migration),
             Box::new(m20261128_000009_log_chain_depth::Migration),
+            Box::new(m20261129_000010_create_workflow_jobs::Migration),
         ]
     }
 }

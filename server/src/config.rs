@@ -27,6 +27,11 @@ pub struct Config {
     pub max_body_mb: usize,
     /// `FLOWGATE_INFLIGHT_MB`: request bodies handled at once, in MiB (default 16); more wait.
     pub inflight_mb: usize,
+    /// `FLOWGATE_WORKERS`: queued jobs this process runs at once (default 2, 0 runs none: the
+    /// process only serves requests and queues jobs for the others).
+    pub workers: usize,
+    /// `FLOWGATE_JOB_MAX_ATTEMPTS`: attempts of a job before it is dead (default 3).
+    pub job_max_attempts: i32,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -59,6 +64,9 @@ impl Config {
                 .into(),
             max_body_mb: mib_var("FLOWGATE_MAX_BODY_MB", crate::DEFAULT_MAX_BODY_MB, 4096)?,
             inflight_mb: mib_var("FLOWGATE_INFLIGHT_MB", crate::DEFAULT_INFLIGHT_MB, 65536)?,
+            workers: count_var("FLOWGATE_WORKERS", 2, 0, 256)?,
+            job_max_attempts: i32::try_from(count_var("FLOWGATE_JOB_MAX_ATTEMPTS", 3, 1, 100)?)
+                .unwrap_or(3),
         })
     }
 }
@@ -83,6 +91,8 @@ impl std::fmt::Debug for Config {
             .field("log_dir", &self.log_dir)
             .field("max_body_mb", &self.max_body_mb)
             .field("inflight_mb", &self.inflight_mb)
+            .field("workers", &self.workers)
+            .field("job_max_attempts", &self.job_max_attempts)
             .finish()
     }
 }
@@ -98,6 +108,19 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// A count from environment variable `name`: `default` when unset, else `min` to `max`.
+fn count_var(name: &str, default: usize, min: usize, max: usize) -> anyhow::Result<usize> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .with_context(|| format!("{name} must be a number from {min} to {max}, not `{v}`")),
     }
 }
 

@@ -92,6 +92,7 @@ async fn serve() -> anyhow::Result<()> {
     let runtime_options = app::backend::runtime::RuntimeOptions {
         execution_log: Some(config.log_dir.join("workflow-execution.log")),
         max_chain_depth,
+        max_job_attempts: Some(config.job_max_attempts),
     };
     let workflows = app::backend::runtime::WorkflowRuntime::start(&db, runtime_options)
         .await
@@ -106,6 +107,16 @@ async fn serve() -> anyhow::Result<()> {
     app::backend::services::zmq::bind_if_enabled(&state).await;
     app::backend::services::action_modules::refresh_in_background(&state);
     let log_hook = server::spawn_log_hook(state.clone(), Duration::from_millis(250));
+    let workers = (config.workers > 0).then(|| {
+        app::backend::jobs::Workers::start(
+            state.clone(),
+            app::backend::jobs::JobOptions {
+                workers: config.workers,
+                max_attempts: config.job_max_attempts,
+                ..Default::default()
+            },
+        )
+    });
     let router = build_router(
         state,
         RouterOptions {
@@ -133,6 +144,10 @@ async fn serve() -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("server error")?;
+    // Running jobs get their grace period; the rest go back to the queue for another process.
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
     cleanup.abort();
     prune.abort();
     log_hook.abort();

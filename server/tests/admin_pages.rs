@@ -6,7 +6,7 @@ use app::backend::store::roles::{ROLE_ORG_ADMIN, ROLE_USER};
 use common::{for_each_backend, get, ok, ADMIN_EMAIL, ADMIN_KEY, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
-const ENDPOINTS: [(&str, &[(&str, &str)]); 23] = [
+const ENDPOINTS: [(&str, &[(&str, &str)]); 26] = [
     (
         "logs/list",
         &[
@@ -66,6 +66,9 @@ const ENDPOINTS: [(&str, &[(&str, &str)]); 23] = [
     ("editor/run", &[("id", "1"), ("input", "{}")]),
     ("adhoc/list", &[]),
     ("adhoc/create", &[("name", "x"), ("description", "")]),
+    ("jobs/list", &[("status", "")]),
+    ("jobs/retry", &[("id", "1")]),
+    ("jobs/discard", &[("id", "1")]),
 ];
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! binary uses the same services for MISP's REST routes.
 pub mod cache;
 pub mod entities;
+pub mod jobs;
 pub mod modules;
 pub mod outbound;
 pub mod password;

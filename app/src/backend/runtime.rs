@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use engine::services::{LogLevel, LogRecord, NoopSinks, SystemClock};
+use engine::services::{LogLevel, LogRecord, SystemClock};
 use engine::{Engine, ModuleSwitches, Registry, RunLog, Services};
 use sea_orm::DatabaseConnection;
 
@@ -295,6 +295,8 @@ pub struct RuntimeOptions {
     pub execution_log: Option<std::path::PathBuf>,
     /// The loop guard: how deep workflow runs may cause further runs (`None`: 3).
     pub max_chain_depth: Option<u8>,
+    /// Attempts of a queued job before it is dead (`None`: 3).
+    pub max_job_attempts: Option<i32>,
 }
 
 /// The default of [`RuntimeOptions::max_chain_depth`].
@@ -369,6 +371,8 @@ pub struct WorkflowRuntime {
     services: Services,
     /// Modules found on misp-modules servers, and what each server answered.
     pub discovered: RwLock<crate::backend::services::action_modules::Discovery>,
+    /// Wakes this process's job workers when a job is queued here.
+    pub job_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Messages waiting for the ZeroMQ socket; past this, new ones are dropped with a warning.
@@ -514,15 +518,19 @@ impl WorkflowRuntime {
     pub async fn start(db: &DatabaseConnection, options: RuntimeOptions) -> Result<Self, AppError> {
         let modules = Arc::new(ModuleStates::load(db).await?);
         let runs = Arc::new(crate::backend::run_writer::RunWriter::start(db.clone()));
+        let job_wake = Arc::new(tokio::sync::Notify::new());
         let services = Services {
             debug: Arc::new(HttpDebugSink::start(db.clone())),
             log: Arc::new(DbRunLog {
                 runs: runs.clone(),
                 file: options.execution_log.map(start_log_file),
             }),
-            // Concurrent tasks need the durable queue of a later milestone; until then a
-            // concurrent-task node fails visibly ("no task queue configured").
-            queue: Arc::new(NoopSinks),
+            // Concurrent-task branches are jobs in the database (see `backend::jobs`).
+            queue: Arc::new(crate::backend::jobs::DbTaskQueue::new(
+                db.clone(),
+                job_wake.clone(),
+                options.max_job_attempts.unwrap_or(3),
+            )),
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
         };
@@ -554,6 +562,7 @@ impl WorkflowRuntime {
             runs,
             prepared: PreparedCache::new(&WORKFLOWS, WORKFLOW_CACHE_TTL, 4096),
             outbound: crate::backend::outbound::Outbound::new(),
+            job_wake,
             services,
             discovered: RwLock::new(Default::default()),
         })

@@ -8,9 +8,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::format::unix_time;
 use crate::components::graph::GraphView;
+use crate::components::messages::ActionResult;
 use crate::components::messages::ErrorPanel;
 use crate::error::AppError;
-use crate::model::{RunDetail, RunList};
+use crate::model::{JobRow, RunDetail, RunList};
 
 #[server(endpoint = "logs/list")]
 pub async fn load_runs(
@@ -48,6 +49,43 @@ pub async fn load_run(id: String) -> Result<RunDetail, AppError> {
             let principal = crate::session::require_principal()?;
             let state = crate::session::app_state()?;
             crate::backend::services::run_pages::detail(&state, &principal, &id).await
+        }
+        .await,
+    )
+}
+
+/// Jobs of the durable queue (`status` empty: every unfinished one).
+#[server(endpoint = "jobs/list")]
+pub async fn load_jobs(status: String) -> Result<Vec<JobRow>, AppError> {
+    crate::session::respond(
+        async move {
+            let principal = crate::session::require_principal()?;
+            let state = crate::session::app_state()?;
+            crate::backend::services::jobs::list(&state, &principal, &status, 100).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "jobs/retry")]
+pub async fn retry_job(id: String) -> Result<(), AppError> {
+    crate::session::respond(
+        async move {
+            let principal = crate::session::require_principal()?;
+            let state = crate::session::app_state()?;
+            crate::backend::services::jobs::retry(&state, &principal, &id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "jobs/discard")]
+pub async fn discard_job(id: String) -> Result<(), AppError> {
+    crate::session::respond(
+        async move {
+            let principal = crate::session::require_principal()?;
+            let state = crate::session::app_state()?;
+            crate::backend::services::jobs::discard(&state, &principal, &id).await
         }
         .await,
     )
@@ -141,6 +179,80 @@ pub fn LogsPage() -> impl IntoView {
                                 </nav>
                             }.into_any()
                         }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <JobsPanel />
+    }
+}
+
+/// Background jobs (concurrent-task branches) that are not done: queued, running, retrying
+/// after a failure, or dead; a dead or retrying one can be queued again, any idle one discarded.
+#[component]
+fn JobsPanel() -> impl IntoView {
+    let retry = ServerAction::<RetryJob>::new();
+    let discard = ServerAction::<DiscardJob>::new();
+    let jobs = Resource::new(
+        move || (retry.version().get(), discard.version().get()),
+        |_| load_jobs(String::new()),
+    );
+    view! {
+        <section class="panel" data-testid="jobs">
+            <h2>"Background jobs"</h2>
+            <p class="muted">
+                "Concurrent-task branches run as jobs kept in the database: a failed attempt is tried
+                 again later (waiting longer each time), and after its last attempt the job is dead
+                 until you retry or discard it."
+            </p>
+            <ActionResult value=retry.value() success="Job queued again." />
+            <ActionResult value=discard.value() success="Job discarded." />
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match jobs.await {
+                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"No job waiting, running or failed."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <table class="grid" data-testid="job-table">
+                                <thead><tr>
+                                    <th scope="col">"Job"</th><th scope="col">"Kind"</th><th scope="col">"State"</th>
+                                    <th scope="col">"Attempts"</th><th scope="col">"Next attempt"</th>
+                                    <th scope="col">"Last error"</th><th scope="col">"Actions"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|j| {
+                                        let (retry_id, discard_id) = (j.id.clone(), j.id.clone());
+                                        let (retry_label, discard_label) = (format!("Retry job {}", j.id), format!("Discard job {}", j.id));
+                                        let can_retry = j.status == "dead" || j.status == "retrying";
+                                        let can_discard = j.status != "running";
+                                        view! {
+                                            <tr data-testid=format!("job-{}", j.id)>
+                                                <td>{format!("#{}", j.id)}<div class="muted small" title="Idempotency key">{j.idempotency_key.clone()}</div></td>
+                                                <td><code>{j.kind.clone()}</code></td>
+                                                <td><span class=format!("outcome {}", j.status)>{j.status.clone()}</span></td>
+                                                <td>{format!("{} / {}", j.attempts, j.max_attempts)}</td>
+                                                <td>{if j.status == "dead" { "–".to_owned() } else { unix_time(j.run_after) }}</td>
+                                                <td class="small">{j.last_error.clone()}</td>
+                                                <td>
+                                                    {can_retry.then(|| view! {
+                                                        <ActionForm action=retry>
+                                                            <input type="hidden" name="id" value=retry_id />
+                                                            <button type="submit" aria-label=retry_label>"Retry"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {can_discard.then(|| view! {
+                                                        <ActionForm action=discard>
+                                                            <input type="hidden" name="id" value=discard_id />
+                                                            <button type="submit" class="danger" aria-label=discard_label>"Discard"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })}

@@ -43,6 +43,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(module_servers))
         .routes(routes!(mass_toggle))
         .routes(routes!(list_runs))
+        .routes(routes!(list_jobs))
+        .routes(routes!(retry_job))
+        .routes(routes!(discard_job))
         .routes(routes!(view_run))
 }
 
@@ -483,6 +486,64 @@ async fn list_runs(
     Ok(Json(
         app::backend::services::runs::list_runs(&state, &actor, &q).await?,
     ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct JobQuery {
+    status: Option<String>,
+    limit: Option<u64>,
+}
+
+/// `GET /workflows/jobs` (Flowgate's): the durable queue's jobs, newest first; `status` one of
+/// queued, running, retrying, dead, done, `all` (default: every unfinished one).
+#[utoipa::path(get, path = "/workflows/jobs", tag = RUNS,
+    summary = "Background jobs (concurrent-task branches): queued, running, retrying or dead, with their errors",
+    params(("status" = Option<String>, Query, description = "`queued`, `running`, `retrying`, `dead`, `done` or `all`"),
+           ("limit" = Option<u64>, Query)),
+    responses((status = 200, description = "Success", body = Object), ErrorResponses))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<JobQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let rows = app::backend::services::jobs::list(
+        &state,
+        &actor,
+        q.status.as_deref().unwrap_or(""),
+        q.limit.unwrap_or(100),
+    )
+    .await?;
+    Ok(Json(app::backend::services::jobs::list_json(&rows)))
+}
+
+/// `POST /workflows/jobs/retry/<id>`: a dead or retrying job back in the queue, attempts reset.
+#[utoipa::path(post, path = "/workflows/jobs/retry/{id}", tag = RUNS,
+    summary = "Queue a dead or retrying job again",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn retry_job(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    app::backend::services::jobs::retry(&state, &actor, &id).await?;
+    Ok(saved("Job queued again.", &uri))
+}
+
+/// `POST /workflows/jobs/discard/<id>`: removes a job that is not running.
+#[utoipa::path(post, path = "/workflows/jobs/discard/{id}", tag = RUNS,
+    summary = "Discard a job that is not running",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Success", body = Saved), ErrorResponses))]
+async fn discard_job(
+    State(state): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+) -> Result<Json<Value>, ApiError> {
+    app::backend::services::jobs::discard(&state, &actor, &id).await?;
+    Ok(saved("Job discarded.", &uri))
 }
 
 /// `GET /workflows/logs/<run_id>`: one run with its per-node trace.

@@ -25,6 +25,7 @@ pub mod warninglist;
 pub mod warninglist_entry;
 pub mod workflow;
 pub mod workflow_blueprint;
+pub mod workflow_job;
 pub mod workflow_module;
 pub mod workflow_run;
 pub mod workflow_run_node;

@@ -15,6 +15,7 @@ pub mod event_pages;
 pub mod events;
 pub mod hooks;
 pub mod input;
+pub mod jobs;
 pub mod lists;
 pub mod module_pages;
 pub mod proposals;

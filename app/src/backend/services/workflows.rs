@@ -965,20 +965,25 @@ async fn execute_and_record(
     // Modules that act on the store do so as SYSTEM, one step down the chain (loop guard).
     let context = crate::backend::modules::RunContext::new(state.clone(), actor.chain_depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
-    let (report, captured) = if model.debug_enabled {
-        let (engine, sink) = state.workflows.capturing_engine();
-        let report = engine
-            .execute(prepared, RunInput::Raw(input), extension)
-            .await;
-        (report, sink.take())
-    } else {
-        let report = state
-            .workflows
-            .engine()
-            .execute(prepared, RunInput::Raw(input), extension)
-            .await;
-        (report, Vec::new())
-    };
+    // A concurrent-task job this run queues runs at the same depth.
+    let (report, captured) = crate::backend::jobs::CHAIN_DEPTH
+        .scope(actor.chain_depth, async {
+            if model.debug_enabled {
+                let (engine, sink) = state.workflows.capturing_engine();
+                let report = engine
+                    .execute(prepared, RunInput::Raw(input), extension)
+                    .await;
+                (report, sink.take())
+            } else {
+                let report = state
+                    .workflows
+                    .engine()
+                    .execute(prepared, RunInput::Raw(input), extension)
+                    .await;
+                (report, Vec::new())
+            }
+        })
+        .await;
     let meta = RunMeta {
         user_id: actor.user.id,
         action,
@@ -1409,4 +1414,45 @@ pub async fn adhoc_rows(
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.workflow_id.parse::<i64>().unwrap_or(0)));
     Ok(rows)
+}
+
+/// Runs a queued concurrent-task branch (spec §6.5): the workflow as stored now, walked from the
+/// job's start node on the data snapshot it was queued with, as a non-blocking path at the
+/// queuing run's chain `depth`; the run is kept in the run log (`concurrent-task`, SYSTEM).
+/// Answers the branch's errors when it failed, so the job can be tried again.
+pub async fn run_concurrent_job(
+    state: &AppState,
+    job: engine::services::ConcurrentJob,
+    depth: u8,
+) -> Result<Result<(), String>, AppError> {
+    let id = job.workflow_id.to_string();
+    let (model, prepared) =
+        workflow_for_run(state, format!("id:{id}"), || find(state, &id)).await?;
+    let prepared = prepared.map_err(|v| AppError::Rejected {
+        message: v.message(),
+        errors: v.messages(),
+    })?;
+    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+    let clock = std::time::Instant::now();
+    let context = crate::backend::modules::RunContext::new(state.clone(), depth);
+    let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
+    let report = crate::backend::jobs::CHAIN_DEPTH
+        .scope(
+            depth,
+            state.workflows.engine().resume(&prepared, job, extension),
+        )
+        .await;
+    let meta = RunMeta {
+        user_id: 0,
+        action: crate::backend::jobs::KIND_CONCURRENT,
+        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
+        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
+    };
+    record_run(state, &model, meta, &report, Vec::new()).await?;
+    // Any error (a sink that did not answer, a failed node) makes the attempt a failure.
+    Ok(if report.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(report.errors.join(" "))
+    })
 }

@@ -3,6 +3,7 @@
 pub mod auth_keys;
 pub mod blueprints;
 pub mod events;
+pub mod jobs;
 pub mod login_attempts;
 pub mod module_states;
 pub mod orgs;

@@ -1,0 +1,282 @@
+//! Durable background execution (spec §6.5): the engine's task queue on the database and the
+//! workers every server process runs. A concurrent-task node queues a job row; any process's
+//! workers claim it (see `store::jobs`), run the branch, keep the run in the run log, and mark
+//! the job done, retrying later after a failure (exponential backoff) or dead once it has had its
+//! attempts. A worker that dies loses its lease and the job runs again elsewhere (at least once);
+//! a graceful shutdown stops claiming, lets running jobs finish within a grace period, and gives
+//! the rest back to the queue.
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use engine::services::{ConcurrentJob, QueueError, TaskQueue};
+use sea_orm::DatabaseConnection;
+use serde_json::{json, Value};
+use tokio::sync::{watch, Notify, Semaphore};
+
+use crate::backend::store::jobs;
+use crate::backend::AppState;
+
+tokio::task_local! {
+    /// The chain depth of the run being executed (the loop guard), so a concurrent-task job
+    /// queued by it runs at the same depth.
+    pub static CHAIN_DEPTH: u8;
+}
+
+/// Job kind of a concurrent-task branch.
+pub const KIND_CONCURRENT: &str = "concurrent-task";
+
+/// How the queue and its workers behave.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    /// Jobs one process runs at once.
+    pub workers: usize,
+    /// How long a claimed job stays its worker's without a heartbeat.
+    pub lease: Duration,
+    /// How often idle workers look for due jobs (a job queued by this process wakes them at
+    /// once).
+    pub poll: Duration,
+    /// Attempts before a job is dead.
+    pub max_attempts: i32,
+    /// Wait after the first failed attempt; doubled after each.
+    pub backoff: Duration,
+    /// How long a shutdown waits for running jobs.
+    pub grace: Duration,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            workers: 2,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            max_attempts: 3,
+            backoff: Duration::from_secs(5),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+pub fn now_us() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(0)
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The engine's task queue: a job row per concurrent-task branch.
+pub struct DbTaskQueue {
+    db: DatabaseConnection,
+    wake: Arc<Notify>,
+    max_attempts: i32,
+}
+
+impl DbTaskQueue {
+    pub fn new(db: DatabaseConnection, wake: Arc<Notify>, max_attempts: i32) -> Self {
+        DbTaskQueue {
+            db,
+            wake,
+            max_attempts,
+        }
+    }
+}
+
+#[async_trait]
+impl TaskQueue for DbTaskQueue {
+    async fn enqueue(&self, job: ConcurrentJob) -> Result<(), QueueError> {
+        let depth = CHAIN_DEPTH.try_with(|d| *d).unwrap_or(0);
+        let now = now_us();
+        jobs::enqueue(
+            &self.db,
+            jobs::NewJob {
+                kind: KIND_CONCURRENT.into(),
+                payload: json!({"job": job, "depth": depth}).to_string(),
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                max_attempts: self.max_attempts,
+                run_after: now,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| QueueError(e.to_string()))?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+}
+
+/// This process's workers; [`Workers::shutdown`] stops them gracefully.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    /// Starts claiming and running jobs as worker `<host>-<pid>-<random>`.
+    pub fn start(state: AppState, options: JobOptions) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let name = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let done = tokio::spawn(claim_loop(state, options, name, stopped));
+        Workers { stop, done }
+    }
+
+    /// Stops claiming, waits up to the grace period for running jobs, gives the others back.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.done.await;
+    }
+}
+
+async fn claim_loop(
+    state: AppState,
+    options: JobOptions,
+    worker: String,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(options.workers.max(1)));
+    let running: Arc<std::sync::Mutex<Vec<i64>>> = Arc::default();
+    let wake = state.workflows.job_wake.clone();
+    let heartbeat = tokio::spawn(heartbeats(
+        state.db.clone(),
+        worker.clone(),
+        running.clone(),
+        options.lease,
+    ));
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let free = slots.available_permits();
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            let now = now_us();
+            jobs::claim(
+                &state.db,
+                &worker,
+                free as u64,
+                now + micros(options.lease),
+                now,
+            )
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not claim jobs");
+                Vec::new()
+            })
+        };
+        let idle = claimed.is_empty();
+        for job in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            if let Ok(mut r) = running.lock() {
+                r.push(job.id);
+            }
+            let (state, worker, running, options) = (
+                state.clone(),
+                worker.clone(),
+                running.clone(),
+                options.clone(),
+            );
+            tokio::spawn(async move {
+                let id = job.id;
+                run_one(&state, &worker, job, &options).await;
+                if let Ok(mut r) = running.lock() {
+                    r.retain(|j| *j != id);
+                }
+                drop(permit);
+            });
+        }
+        if idle || slots.available_permits() == 0 {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(options.poll) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    }
+    // Graceful shutdown: running jobs may finish within the grace period.
+    let all = u32::try_from(options.workers.max(1)).unwrap_or(u32::MAX);
+    let finished = tokio::time::timeout(options.grace, slots.acquire_many(all)).await;
+    heartbeat.abort();
+    if finished.is_err() {
+        match jobs::release(&state.db, &worker, now_us()).await {
+            Ok(n) => tracing::info!(jobs = n, "running jobs given back to the queue"),
+            Err(e) => tracing::warn!(error = %e, "could not give running jobs back"),
+        }
+    }
+}
+
+/// Keeps the leases of this worker's running jobs alive.
+async fn heartbeats(
+    db: DatabaseConnection,
+    worker: String,
+    running: Arc<std::sync::Mutex<Vec<i64>>>,
+    lease: Duration,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ids = running.lock().map(|r| r.clone()).unwrap_or_default();
+        let now = now_us();
+        if let Err(e) = jobs::heartbeat(&db, &worker, &ids, now + micros(lease), now).await {
+            tracing::warn!(error = %e, "could not extend job leases");
+        }
+    }
+}
+
+async fn run_one(
+    state: &AppState,
+    worker: &str,
+    job: crate::backend::entities::workflow_job::Model,
+    options: &JobOptions,
+) {
+    let result = match job.kind.as_str() {
+        KIND_CONCURRENT => run_concurrent(state, &job.payload).await,
+        other => Err(format!("unknown job kind `{other}`")),
+    };
+    let now = now_us();
+    let outcome = match &result {
+        Ok(()) => jobs::complete(&state.db, job.id, worker, now)
+            .await
+            .map(|mine| mine.then_some(jobs::DONE)),
+        Err(error) => {
+            jobs::fail(
+                &state.db,
+                &job,
+                worker,
+                error,
+                true,
+                micros(options.backoff),
+                now,
+            )
+            .await
+        }
+    };
+    match outcome {
+        Ok(Some(status)) if status != jobs::DONE => {
+            tracing::warn!(job = job.id, attempt = job.attempts, status, error = ?result.err(), "job failed");
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => tracing::warn!(job = job.id, "job finished after its lease passed"),
+        Err(e) => tracing::warn!(job = job.id, error = %e, "could not record the job's end"),
+    }
+}
+
+async fn run_concurrent(state: &AppState, payload: &str) -> Result<(), String> {
+    let payload: Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    let job: ConcurrentJob =
+        serde_json::from_value(payload["job"].clone()).map_err(|e| e.to_string())?;
+    let depth = payload["depth"]
+        .as_u64()
+        .and_then(|d| u8::try_from(d).ok())
+        .unwrap_or(0);
+    crate::backend::services::workflows::run_concurrent_job(state, job, depth)
+        .await
+        .map_err(|e| e.to_string())?
+}

@@ -1,0 +1,317 @@
+//! Concurrent-task branches are durable jobs: queued by the run, run by the workers with the run
+//! logged, retried after a failure with backoff, dead-lettered with their error after their
+//! attempts.
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::backend::jobs::{JobOptions, Workers};
+use app::backend::store::jobs;
+use common::{for_each_backend, install_workflow, ok, post, ADMIN_KEY};
+use serde_json::{json, Value};
+
+/// A webhook sink on a free loopback port that answers 503 to the first `failures` calls, 200
+/// after; answers its port and its call counter.
+async fn sink(failures: usize) -> (u16, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                if n < failures {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (port, calls)
+}
+
+/// event-publish → concurrent-task → webhook to the sink.
+fn graph(port: u16) -> Value {
+    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
+    json!({
+        "1": {"id": 1, "name": "Event Publish", "class": "block-type-trigger", "typenode": false,
+              "data": {"id": "event-publish", "name": "Event Publish", "module_type": "trigger", "indexed_params": []},
+              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
+              "pos_x": 0, "pos_y": 0},
+        "2": {"id": 2, "name": "Concurrent Task", "class": "block-type-concurrent block-type-logic", "typenode": false,
+              "data": {"id": "concurrent-task", "name": "Concurrent Task", "module_type": "logic",
+                       "multiple_output_connection": true, "indexed_params": {}, "saved_filters": filters},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": [{"node": "3", "output": "input_1"}]}},
+              "pos_x": 300, "pos_y": 0},
+        "3": {"id": 3, "name": "Webhook", "class": "block-type-default", "typenode": false,
+              "data": {"id": "webhook", "name": "Webhook", "module_type": "action",
+                       "indexed_params": {"url": format!("http://127.0.0.1:{port}/hook"), "content_type": "json",
+                                          "request_method": "post", "self_signed": "deny", "headers": "", "payload": ""},
+                       "saved_filters": filters},
+              "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": []}},
+              "pos_x": 600, "pos_y": 0}
+    })
+}
+
+async fn allow_loopback_webhooks(app: &common::TestApp) {
+    ok(post(
+        app,
+        "/servers/serverSettingsEdit/Security.rest_client_enable_arbitrary_urls",
+        ADMIN_KEY,
+        json!({"value": true}),
+    )
+    .await)
+    .await;
+    ok(post(
+        app,
+        "/servers/serverSettingsEdit/Security.outbound_allowed_hosts",
+        ADMIN_KEY,
+        json!({"value": "127.0.0.1"}),
+    )
+    .await)
+    .await;
+}
+
+fn fast() -> JobOptions {
+    JobOptions {
+        workers: 2,
+        poll: Duration::from_millis(50),
+        backoff: Duration::from_millis(100),
+        max_attempts: 3,
+        ..JobOptions::default()
+    }
+}
+
+/// Waits until the only job is in `status`; answers it.
+async fn job_in(
+    app: &common::TestApp,
+    status: &str,
+) -> app::backend::entities::workflow_job::Model {
+    for _ in 0..200 {
+        let all = jobs::list(&app.db, &[], 10).await.unwrap();
+        if let [job] = all.as_slice() {
+            if job.status == status {
+                return job.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no job reached {status}: {:?}",
+        jobs::list(&app.db, &[], 10).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_dead() {
+    for_each_backend(|app| async move {
+        allow_loopback_webhooks(&app).await;
+        let workers = Workers::start(app.state.clone(), fast());
+
+        // Fails twice, then answers: the job is done on its third attempt.
+        let (port, calls) = sink(2).await;
+        let id = install_workflow(&app, "event-publish", graph(port)).await;
+        let run = ok(post(
+            &app,
+            &format!("/workflows/executeWorkflow/{id}"),
+            ADMIN_KEY,
+            json!({"Event": {"info": "x", "Attribute": []}}),
+        )
+        .await)
+        .await;
+        assert_eq!(run["success"], true, "{run}");
+        let done = job_in(&app, jobs::DONE).await;
+        assert_eq!(done.attempts, 3);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(done.last_error.unwrap_or_default().contains("503"));
+        let runs = ok(common::get(&app, "/workflows/logs.json?limit=10", ADMIN_KEY).await).await;
+        let branch_runs: Vec<&Value> = runs["WorkflowRun"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "concurrent-task")
+            .collect();
+        assert_eq!(
+            branch_runs.len(),
+            3,
+            "each attempt is in the run log: {runs}"
+        );
+        assert!(
+            branch_runs.iter().all(|r| r["user_id"] == "0"),
+            "run as SYSTEM"
+        );
+        let clean = branch_runs
+            .iter()
+            .filter(|r| r["errors"] == json!([]))
+            .count();
+        assert_eq!(clean, 1, "only the last attempt succeeded");
+        assert!(jobs::discard(&app.db, done.id).await.unwrap());
+
+        // Never answers: dead after three attempts, with its error.
+        let (port, calls) = sink(usize::MAX).await;
+        let id = install_workflow(&app, "event-publish", graph(port)).await;
+        ok(post(
+            &app,
+            &format!("/workflows/executeWorkflow/{id}"),
+            ADMIN_KEY,
+            json!({"Event": {"info": "y", "Attribute": []}}),
+        )
+        .await)
+        .await;
+        let dead = job_in(&app, jobs::DEAD).await;
+        assert_eq!((dead.attempts, calls.load(Ordering::SeqCst)), (3, 3));
+        assert!(dead.last_error.unwrap_or_default().contains("503"));
+
+        // The API shows it with its error; an admin retries it: it runs again (and fails
+        // again, the sink is still down), then discards it.
+        let listed =
+            ok(common::get(&app, "/workflows/jobs.json?status=dead", ADMIN_KEY).await).await;
+        let shown = &listed["Job"][0];
+        assert_eq!(
+            (shown["id"].as_str(), shown["status"].as_str()),
+            (Some(dead.id.to_string().as_str()), Some("dead"))
+        );
+        assert!(shown["last_error"].as_str().unwrap().contains("503"));
+        ok(post(
+            &app,
+            &format!("/workflows/jobs/retry/{}", dead.id),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await)
+        .await;
+        let again = job_in(&app, jobs::DEAD).await;
+        assert_eq!((again.attempts, calls.load(Ordering::SeqCst)), (3, 6));
+        let r = post(
+            &app,
+            &format!("/workflows/jobs/retry/{}", 999_999),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await;
+        assert_eq!(r.status(), 404);
+        ok(post(
+            &app,
+            &format!("/workflows/jobs/discard/{}", dead.id),
+            ADMIN_KEY,
+            json!({}),
+        )
+        .await)
+        .await;
+        assert!(jobs::list(&app.db, &[], 10).await.unwrap().is_empty());
+        let r = common::get(&app, "/workflows/jobs.json?status=nonsense", ADMIN_KEY).await;
+        assert_eq!(r.status(), 400);
+        // Not for anyone but site admins.
+        let user = common::user_key(
+            &app,
+            "jobs@user.test",
+            app::backend::store::roles::ROLE_USER,
+            None,
+        )
+        .await;
+        assert_eq!(
+            common::get(&app, "/workflows/jobs.json", &user)
+                .await
+                .status(),
+            403
+        );
+        workers.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
+    for_each_backend(|app| async move {
+        allow_loopback_webhooks(&app).await;
+        // A sink that takes a second to answer.
+        let app_router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(|| async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                axum::http::StatusCode::OK
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app_router).await.ok() });
+        let id = install_workflow(&app, "event-publish", graph(port)).await;
+        for n in 0..3 {
+            ok(post(
+                &app,
+                &format!("/workflows/executeWorkflow/{id}"),
+                ADMIN_KEY,
+                json!({"Event": {"info": format!("e{n}"), "Attribute": []}}),
+            )
+            .await)
+            .await;
+        }
+        // One worker, a grace period shorter than a job: the running one is given back.
+        let workers = Workers::start(
+            app.state.clone(),
+            JobOptions {
+                workers: 1,
+                grace: Duration::from_millis(200),
+                ..fast()
+            },
+        );
+        for _ in 0..100 {
+            if !jobs::list(&app.db, &[jobs::RUNNING], 10)
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        workers.shutdown().await;
+        let left = jobs::list(&app.db, &[], 10).await.unwrap();
+        assert_eq!(left.len(), 3);
+        assert!(
+            left.iter()
+                .all(|j| j.status == jobs::QUEUED && j.attempts == 0 && j.worker.is_none()),
+            "{left:?}"
+        );
+
+        // A long enough grace period lets the running job end: done, the others untouched.
+        let workers = Workers::start(
+            app.state.clone(),
+            JobOptions {
+                workers: 1,
+                grace: Duration::from_secs(5),
+                ..fast()
+            },
+        );
+        for _ in 0..100 {
+            if !jobs::list(&app.db, &[jobs::RUNNING], 10)
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        workers.shutdown().await;
+        let done = jobs::list(&app.db, &[jobs::DONE], 10).await.unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            jobs::list(&app.db, &[jobs::QUEUED], 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    })
+    .await;
+}

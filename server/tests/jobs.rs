@@ -1,0 +1,167 @@
+//! The durable queue's table on SQLite and PostgreSQL: a job is owned by one worker at a time,
+//! a dead worker's job is claimed again after its lease, failures back off then go dead, and an
+//! admin can retry or discard what is left.
+mod common;
+
+use std::collections::HashSet;
+
+use app::backend::store::jobs::{self, NewJob, DEAD, QUEUED, RETRYING, RUNNING};
+use common::for_each_backend;
+
+fn job(n: usize, max_attempts: i32) -> NewJob {
+    NewJob {
+        kind: "test".into(),
+        payload: format!("{{\"n\": {n}}}"),
+        idempotency_key: format!("key-{n}-{max_attempts}"),
+        max_attempts,
+        run_after: 0,
+    }
+}
+
+const SECOND: i64 = 1_000_000;
+
+#[tokio::test]
+async fn jobs_are_claimed_once_released_retried_and_dead_lettered() {
+    for_each_backend(|app| async move {
+        let db = &app.db;
+        let now = 1_000 * SECOND;
+        for n in 0..3 {
+            jobs::enqueue(db, job(n, 2), now).await.unwrap();
+        }
+        let a = jobs::claim(db, "a", 2, now + 30 * SECOND, now)
+            .await
+            .unwrap();
+        assert_eq!(a.len(), 2);
+        assert!(a
+            .iter()
+            .all(|j| j.status == RUNNING && j.attempts == 1 && j.worker.as_deref() == Some("a")));
+        let b = jobs::claim(db, "b", 10, now + 60 * SECOND, now)
+            .await
+            .unwrap();
+        assert_eq!(b.len(), 1, "the third job only");
+        assert!(jobs::claim(db, "c", 10, now + 30 * SECOND, now)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Worker a dies: once its lease has passed, its jobs go to whoever claims next.
+        assert!(
+            jobs::claim(db, "c", 10, now + 60 * SECOND, now + 29 * SECOND)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let c = jobs::claim(db, "c", 10, now + 90 * SECOND, now + 31 * SECOND)
+            .await
+            .unwrap();
+        assert_eq!(
+            c.iter().map(|j| j.id).collect::<Vec<_>>(),
+            a.iter().map(|j| j.id).collect::<Vec<_>>()
+        );
+        assert!(c.iter().all(|j| j.attempts == 2));
+        // Too late for a: its completion is refused, c's is taken.
+        assert!(!jobs::complete(db, a[0].id, "a", now + 32 * SECOND)
+            .await
+            .unwrap());
+        assert!(jobs::complete(db, c[0].id, "c", now + 32 * SECOND)
+            .await
+            .unwrap());
+
+        // A failure on the last attempt is dead, whatever its kind.
+        let dead = jobs::fail(
+            db,
+            &c[1],
+            "c",
+            "sink answered 503",
+            true,
+            SECOND,
+            now + 33 * SECOND,
+        )
+        .await
+        .unwrap();
+        assert_eq!(dead, Some(DEAD));
+        // b's job fails once: it waits for its backoff (1 s), then runs again.
+        let t = now + 40 * SECOND;
+        assert_eq!(
+            jobs::fail(db, &b[0], "b", "connection refused", true, SECOND, t)
+                .await
+                .unwrap(),
+            Some(RETRYING)
+        );
+        assert!(jobs::claim(db, "b", 10, t + 30 * SECOND, t + SECOND / 2)
+            .await
+            .unwrap()
+            .is_empty());
+        let again = jobs::claim(db, "b", 10, t + 30 * SECOND, t + SECOND)
+            .await
+            .unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 2));
+        assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));
+
+        // Shutdown gives running jobs back, the interrupted attempt not counted.
+        assert_eq!(jobs::release(db, "b", t + 2 * SECOND).await.unwrap(), 1);
+        let released = jobs::find(db, again[0].id).await.unwrap().unwrap();
+        assert_eq!(
+            (released.status.as_str(), released.attempts, released.worker),
+            (QUEUED, 1, None)
+        );
+
+        // The admin's hands: retry the dead one (attempts reset), discard, never a running job.
+        let listed = jobs::list(db, &[DEAD], 10).await.unwrap();
+        assert_eq!(
+            listed.iter().map(|j| j.id).collect::<Vec<_>>(),
+            vec![c[1].id]
+        );
+        assert!(jobs::retry(db, c[1].id, t).await.unwrap());
+        assert!(
+            !jobs::retry(db, c[1].id, t).await.unwrap(),
+            "already queued"
+        );
+        let running = jobs::claim(db, "d", 1, t + 30 * SECOND, t + 3 * SECOND)
+            .await
+            .unwrap();
+        assert!(!jobs::discard(db, running[0].id).await.unwrap());
+        assert!(jobs::discard(db, c[0].id).await.unwrap(), "a done job");
+        assert_eq!(jobs::purge_done(db, t).await.unwrap(), 0, "none left done");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn workers_racing_for_jobs_each_get_distinct_ones() {
+    for_each_backend(|app| async move {
+        let now = 5_000 * SECOND;
+        for n in 0..200 {
+            jobs::enqueue(&app.db, job(n, 3), now).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let db = app.db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = jobs::claim(&db, &format!("w{w}"), 7, now + 60 * SECOND, now)
+                        .await
+                        .unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    for j in got {
+                        assert!(jobs::complete(&db, j.id, &format!("w{w}"), now)
+                            .await
+                            .unwrap());
+                        mine.push(j.id);
+                    }
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        for t in tasks {
+            for id in t.await.unwrap() {
+                assert!(seen.insert(id), "job {id} claimed twice");
+            }
+        }
+        assert_eq!(seen.len(), 200);
+    })
+    .await;
+}
