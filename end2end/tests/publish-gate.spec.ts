@@ -62,6 +62,8 @@ test('a blocking workflow stops publishing a tlp:red event, and Logs shows the s
   const run = page.getByTestId('run-table').locator('tbody tr').first();
   await expect(run).toContainText('blocked');
   await expect(run).toContainText('Red events stay here');
+  // The background jobs beside the runs: none here (the gate has no concurrent task).
+  await expect(page.getByTestId('jobs')).toContainText('No job waiting, running or failed.');
   await screenshot(page, 'logs');
   await run.getByRole('link').first().click();
   await expect(page.getByTestId('run-outcome')).toHaveText('blocked');
