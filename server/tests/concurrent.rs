@@ -229,6 +229,29 @@ async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_d
     .await;
 }
 
+/// One worker with grace period `grace`, stopped as soon as it runs a job.
+async fn start_then_stop(app: &common::TestApp, grace: Duration) {
+    let workers = Workers::start(
+        app.state.clone(),
+        JobOptions {
+            workers: 1,
+            grace,
+            ..fast()
+        },
+    );
+    for _ in 0..100 {
+        if !jobs::list(&app.db, &[jobs::RUNNING], 10)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
     for_each_backend(|app| async move {
@@ -256,25 +279,7 @@ async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
             .await;
         }
         // One worker, a grace period shorter than a job: the running one is given back.
-        let workers = Workers::start(
-            app.state.clone(),
-            JobOptions {
-                workers: 1,
-                grace: Duration::from_millis(200),
-                ..fast()
-            },
-        );
-        for _ in 0..100 {
-            if !jobs::list(&app.db, &[jobs::RUNNING], 10)
-                .await
-                .unwrap()
-                .is_empty()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        workers.shutdown().await;
+        start_then_stop(&app, Duration::from_millis(200)).await;
         let left = jobs::list(&app.db, &[], 10).await.unwrap();
         assert_eq!(left.len(), 3);
         assert!(
@@ -284,25 +289,7 @@ async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
         );
 
         // A long enough grace period lets the running job end: done, the others untouched.
-        let workers = Workers::start(
-            app.state.clone(),
-            JobOptions {
-                workers: 1,
-                grace: Duration::from_secs(5),
-                ..fast()
-            },
-        );
-        for _ in 0..100 {
-            if !jobs::list(&app.db, &[jobs::RUNNING], 10)
-                .await
-                .unwrap()
-                .is_empty()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        workers.shutdown().await;
+        start_then_stop(&app, Duration::from_secs(5)).await;
         let done = jobs::list(&app.db, &[jobs::DONE], 10).await.unwrap();
         assert_eq!(done.len(), 1);
         assert_eq!(
