@@ -1,10 +1,11 @@
 //! Concurrent-task branches are durable jobs: queued by the run, run by the workers with the run
-//! logged, retried after a failure with backoff, dead-lettered with their error after their
-//! attempts.
+//! logged; a transient failure is retried with backoff, each delivery carrying the job's
+//! idempotency key; after its attempts, or at once for a failure not worth retrying, the job is
+//! dead with its error; a shutdown finishes or gives back running jobs.
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::backend::jobs::{JobOptions, Workers};
@@ -12,19 +13,29 @@ use app::backend::store::jobs;
 use common::{for_each_backend, install_workflow, ok, post, ADMIN_KEY};
 use serde_json::{json, Value};
 
-/// A webhook sink on a free loopback port that answers 503 to the first `failures` calls, 200
-/// after; answers its port and its call counter.
-async fn sink(failures: usize) -> (u16, Arc<AtomicUsize>) {
+/// A webhook sink on a free loopback port that answers `failure` to the first `failures` calls,
+/// 200 after; answers its port, its call counter and the `Idempotency-Key` of each call.
+async fn sink(
+    failures: usize,
+    failure: axum::http::StatusCode,
+) -> (u16, Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
     let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (counted, seen) = (calls.clone(), keys.clone());
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(move || {
-            let counted = counted.clone();
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let (counted, seen) = (counted.clone(), seen.clone());
             async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(key);
                 let n = counted.fetch_add(1, Ordering::SeqCst);
                 if n < failures {
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    failure
                 } else {
                     axum::http::StatusCode::OK
                 }
@@ -34,8 +45,10 @@ async fn sink(failures: usize) -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (port, calls)
+    (port, calls, keys)
 }
+
+const UNAVAILABLE: axum::http::StatusCode = axum::http::StatusCode::SERVICE_UNAVAILABLE;
 
 /// event-publish → concurrent-task → webhook to the sink.
 fn graph(port: u16) -> Value {
@@ -118,7 +131,7 @@ async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_d
         let workers = Workers::start(app.state.clone(), fast());
 
         // Fails twice, then answers: the job is done on its third attempt.
-        let (port, calls) = sink(2).await;
+        let (port, calls, keys) = sink(2, UNAVAILABLE).await;
         let id = install_workflow(&app, "event-publish", graph(port)).await;
         let run = ok(post(
             &app,
@@ -132,6 +145,8 @@ async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_d
         let done = job_in(&app, jobs::DONE).await;
         assert_eq!(done.attempts, 3);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Every attempt carried the job's idempotency key, the same each time.
+        assert_eq!(*keys.lock().unwrap(), vec![done.idempotency_key.clone(); 3]);
         assert!(done.last_error.unwrap_or_default().contains("503"));
         let runs = ok(common::get(&app, "/workflows/logs.json?limit=10", ADMIN_KEY).await).await;
         let branch_runs: Vec<&Value> = runs["WorkflowRun"]
@@ -157,7 +172,7 @@ async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_d
         assert!(jobs::discard(&app.db, done.id).await.unwrap());
 
         // Never answers: dead after three attempts, with its error.
-        let (port, calls) = sink(usize::MAX).await;
+        let (port, calls, _) = sink(usize::MAX, UNAVAILABLE).await;
         let id = install_workflow(&app, "event-publish", graph(port)).await;
         ok(post(
             &app,
@@ -250,6 +265,30 @@ async fn start_then_stop(app: &common::TestApp, grace: Duration) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     workers.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failure_not_worth_retrying_is_dead_at_once() {
+    for_each_backend(|app| async move {
+        allow_loopback_webhooks(&app).await;
+        let workers = Workers::start(app.state.clone(), fast());
+        // 400: the sink refuses what it was sent; sending it again would not help.
+        let (port, calls, _) = sink(usize::MAX, axum::http::StatusCode::BAD_REQUEST).await;
+        let id = install_workflow(&app, "event-publish", graph(port)).await;
+        ok(post(
+            &app,
+            &format!("/workflows/executeWorkflow/{id}"),
+            ADMIN_KEY,
+            json!({"Event": {"info": "z", "Attribute": []}}),
+        )
+        .await)
+        .await;
+        let dead = job_in(&app, jobs::DEAD).await;
+        assert_eq!((dead.attempts, calls.load(Ordering::SeqCst)), (1, 1));
+        assert!(dead.last_error.unwrap_or_default().contains("400"));
+        workers.shutdown().await;
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -21,6 +21,29 @@ tokio::task_local! {
     /// The chain depth of the run being executed (the loop guard), so a concurrent-task job
     /// queued by it runs at the same depth.
     pub static CHAIN_DEPTH: u8;
+    /// The job attempt being run, for the outward modules it calls.
+    static ATTEMPT: Arc<Attempt>;
+}
+
+/// One attempt of a job, as the outward modules see it: the job's idempotency key, sent with
+/// every delivery (the same on each attempt, so receivers can tell a retry), and whether a
+/// delivery failed in a way worth trying again (unreachable, timed out, 408, 429, 5xx).
+struct Attempt {
+    key: String,
+    transient: std::sync::atomic::AtomicBool,
+}
+
+/// The idempotency key of the job being run, if the caller runs inside one.
+pub fn idempotency_key() -> Option<String> {
+    ATTEMPT.try_with(|a| a.key.clone()).ok()
+}
+
+/// Records that a delivery of the running job failed transiently (its attempt is retried).
+pub fn note_transient_failure() {
+    let _ = ATTEMPT.try_with(|a| {
+        a.transient
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    });
 }
 
 /// Job kind of a concurrent-task branch.
@@ -236,10 +259,20 @@ async fn run_one(
     job: crate::backend::entities::workflow_job::Model,
     options: &JobOptions,
 ) {
-    let result = match job.kind.as_str() {
-        KIND_CONCURRENT => run_concurrent(state, &job.payload).await,
-        other => Err(format!("unknown job kind `{other}`")),
-    };
+    let attempt = Arc::new(Attempt {
+        key: job.idempotency_key.clone(),
+        transient: std::sync::atomic::AtomicBool::new(false),
+    });
+    let result = ATTEMPT
+        .scope(attempt.clone(), async {
+            match job.kind.as_str() {
+                KIND_CONCURRENT => run_concurrent(state, &job.payload).await,
+                other => Err(format!("unknown job kind `{other}`")),
+            }
+        })
+        .await;
+    // Only transient failures are tried again; anything else is dead at once.
+    let retry = attempt.transient.load(std::sync::atomic::Ordering::Relaxed);
     let now = now_us();
     let outcome = match &result {
         Ok(()) => jobs::complete(&state.db, job.id, worker, now)
@@ -251,7 +284,7 @@ async fn run_one(
                 &job,
                 worker,
                 error,
-                true,
+                retry,
                 micros(options.backoff),
                 now,
             )

@@ -24,14 +24,31 @@ fn outward_config(id: &str, name: &str, description: &str, version: &str) -> Mod
 
 /// Sends `request` and turns the answer into the node's outcome as MISP's webhook does: 2xx ⇒
 /// true, 401/403 ⇒ "Authentication failed.", anything else ⇒ an error with the status and a
-/// bounded excerpt of the body.
+/// bounded excerpt of the body. Inside a background job the request carries the job's
+/// `Idempotency-Key` (the same on every attempt), and a failure worth retrying (unreachable,
+/// timed out, 408, 429, 5xx) marks the attempt for a retry.
 async fn deliver(
     what: &str,
     request: reqwest::RequestBuilder,
     policy: &OutboundPolicy,
     errors: &mut Vec<String>,
 ) -> bool {
-    match request.timeout(policy.timeout).send().await {
+    let request = match crate::backend::jobs::idempotency_key() {
+        Some(key) => request.header("Idempotency-Key", key),
+        None => request,
+    };
+    let answer = request.timeout(policy.timeout).send().await;
+    let transient = match &answer {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            s == 408 || s == 429 || s >= 500
+        }
+        Err(_) => true,
+    };
+    if transient {
+        crate::backend::jobs::note_transient_failure();
+    }
+    match answer {
         Ok(r) if r.status().is_success() => true,
         Ok(r) if matches!(r.status().as_u16(), 401 | 403) => {
             errors.push("Authentication failed.".into());
