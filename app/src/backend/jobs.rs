@@ -135,7 +135,7 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts claiming and running jobs as worker `<host>-<pid>-<random>`.
+    /// Starts claiming and running jobs as worker `<pid>-<random>`.
     pub fn start(state: AppState, options: JobOptions) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let name = format!(

@@ -297,24 +297,27 @@ impl Outbound {
         }
     }
 
-    /// The current policy from the settings, installed for the resolver, and a client.
+    /// The current policy from the settings (at most a second old), installed for the resolver.
+    pub async fn policy(&self, state: &AppState) -> Result<OutboundPolicy, AppError> {
+        if let Some(p) = self.loaded.get(&(), |_| true) {
+            return Ok(p);
+        }
+        let generation = self.loaded.generation();
+        let policy = OutboundPolicy::load(state).await?;
+        if let Ok(mut p) = self.policy.write() {
+            *p = policy.clone();
+        }
+        self.loaded.put((), policy.clone(), generation);
+        Ok(policy)
+    }
+
+    /// The current policy and a client.
     pub async fn prepare(
         &self,
         state: &AppState,
         allow_self_signed: bool,
     ) -> Result<(OutboundPolicy, reqwest::Client), AppError> {
-        let policy = match self.loaded.get(&(), |_| true) {
-            Some(p) => p,
-            None => {
-                let generation = self.loaded.generation();
-                let policy = OutboundPolicy::load(state).await?;
-                if let Ok(mut p) = self.policy.write() {
-                    *p = policy.clone();
-                }
-                self.loaded.put((), policy.clone(), generation);
-                policy
-            }
-        };
+        let policy = self.policy(state).await?;
         let client = if allow_self_signed {
             self.self_signed.clone()
         } else {

@@ -74,16 +74,17 @@ async fn deliver(
 /// `Security.rest_client_enable_arbitrary_urls` is off (the editor warns on their nodes).
 pub const ARBITRARY_URL_MODULES: [&str; 3] = ["webhook", "ms-teams-webhook", "splunk-hec-export"];
 
-/// The outbound client and checked URL for a call to `url`; `None` (with the reason in
-/// `errors`) when the outbound rules refuse it. `workflow_url`: the URL comes from the workflow,
-/// so MISP's `Security.rest_client_enable_arbitrary_urls` must be on.
+/// The outbound client and checked URL for `module`'s call to `url`; `None` (with the reason in
+/// `errors`) when the outbound rules refuse it. A module of [`ARBITRARY_URL_MODULES`] takes its
+/// URL from the workflow, so MISP's `Security.rest_client_enable_arbitrary_urls` must be on.
 async fn open(
     run: &RunContext,
+    module: &str,
     url: &str,
     self_signed: bool,
-    workflow_url: bool,
     errors: &mut Vec<String>,
 ) -> Result<Option<(OutboundPolicy, reqwest::Client, reqwest::Url)>, ModuleError> {
+    let workflow_url = ARBITRARY_URL_MODULES.contains(&module);
     if url.trim().is_empty() {
         errors.push("URL not provided.".into());
         return Ok(None);
@@ -230,7 +231,9 @@ impl Module for Webhook {
         let params_data: &Value = view.as_deref().unwrap_or(&Value::Null);
         let url = ctx.param_str("url", params_data)?;
         let self_signed = ctx.param_str("self_signed", params_data)? == "allow";
-        let Some((policy, client, url)) = open(run, &url, self_signed, true, errors).await? else {
+        let Some((policy, client, url)) =
+            open(run, &self.config.id, &url, self_signed, errors).await?
+        else {
             return Ok(false);
         };
         let headers = match parse_headers(&ctx.param_str("headers", params_data)?) {
@@ -349,7 +352,8 @@ impl Module for MsTeamsWebhook {
         let run = RunContext::of(ctx)?;
         let view = roaming(ctx, data)?;
         let url = ctx.param_str("url", &view)?;
-        let Some((policy, client, url)) = open(run, &url, false, true, errors).await? else {
+        let Some((policy, client, url)) = open(run, &self.config.id, &url, false, errors).await?
+        else {
             return Ok(false);
         };
         let text = extracted_text(ctx, &view, &ctx.param_str("data_extraction_path", &view)?)?;
@@ -432,7 +436,8 @@ impl Module for TelegramSendAlert {
             base.trim_end_matches('/'),
             token.trim()
         );
-        let Some((policy, client, url)) = open(run, &url, false, false, errors).await? else {
+        let Some((policy, client, url)) = open(run, &self.config.id, &url, false, errors).await?
+        else {
             return Ok(false);
         };
         let request = client
@@ -539,7 +544,8 @@ impl Module for SplunkHecExport {
             }
         };
         let verify = ctx.param_str("verify_tls", &view)? != "0";
-        let Some((policy, client, url)) = open(run, &url, !verify, true, errors).await? else {
+        let Some((policy, client, url)) = open(run, &self.config.id, &url, !verify, errors).await?
+        else {
             return Ok(false);
         };
         let source_type = ctx.param_str("source_type", &view)?;

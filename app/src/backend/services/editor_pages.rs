@@ -94,11 +94,8 @@ pub async fn check(
             text: n.text.clone(),
         })
         .collect();
-    let arbitrary_urls =
-        super::settings::setting(state, "Security.rest_client_enable_arbitrary_urls")
-            .await?
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+    // The webhook family's refusal, from the same cached policy the modules apply.
+    let arbitrary_urls = state.workflows.outbound.policy(state).await?.arbitrary_urls;
     if !arbitrary_urls {
         notices.extend(
             graph

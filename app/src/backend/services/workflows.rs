@@ -960,8 +960,7 @@ async fn execute_and_record(
     actor: &Principal,
     action: &str,
 ) -> Result<(RunReport, i64), AppError> {
-    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    let clock = std::time::Instant::now();
+    let timer = RunTimer::start();
     // Modules that act on the store do so as SYSTEM, one step down the chain (loop guard).
     let context = crate::backend::modules::RunContext::new(state.clone(), actor.chain_depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
@@ -984,12 +983,7 @@ async fn execute_and_record(
             }
         })
         .await;
-    let meta = RunMeta {
-        user_id: actor.user.id,
-        action,
-        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
-        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
-    };
+    let meta = timer.meta(actor.user.id, action);
     let run_id = record_run(state, model, meta, &report, captured).await?;
     Ok((report, run_id))
 }
@@ -1203,6 +1197,31 @@ fn outcome_str(report: &RunReport) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// When a run started (wall clock, for the log) and how long it took (monotonic).
+struct RunTimer {
+    started_at_us: i64,
+    clock: std::time::Instant,
+}
+
+impl RunTimer {
+    fn start() -> Self {
+        RunTimer {
+            started_at_us: crate::backend::jobs::now_us(),
+            clock: std::time::Instant::now(),
+        }
+    }
+
+    /// The run's record of who ran it and why, timed until now.
+    fn meta<'a>(&self, user_id: i32, action: &'a str) -> RunMeta<'a> {
+        RunMeta {
+            user_id,
+            action,
+            started_at_us: self.started_at_us,
+            duration_us: i64::try_from(self.clock.elapsed().as_micros()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 /// Who ran a workflow, why, and when.
@@ -1432,8 +1451,7 @@ pub async fn run_concurrent_job(
         message: v.message(),
         errors: v.messages(),
     })?;
-    let started_at_us = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    let clock = std::time::Instant::now();
+    let timer = RunTimer::start();
     let context = crate::backend::modules::RunContext::new(state.clone(), depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
     let report = crate::backend::jobs::CHAIN_DEPTH
@@ -1442,12 +1460,7 @@ pub async fn run_concurrent_job(
             state.workflows.engine().resume(&prepared, job, extension),
         )
         .await;
-    let meta = RunMeta {
-        user_id: 0,
-        action: crate::backend::jobs::KIND_CONCURRENT,
-        started_at_us: i64::try_from(started_at_us).unwrap_or(0),
-        duration_us: i64::try_from(clock.elapsed().as_micros()).unwrap_or(i64::MAX),
-    };
+    let meta = timer.meta(0, crate::backend::jobs::KIND_CONCURRENT);
     record_run(state, &model, meta, &report, Vec::new()).await?;
     // Any error (a sink that did not answer, a failed node) makes the attempt a failure.
     Ok(if report.errors.is_empty() {
