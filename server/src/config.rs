@@ -32,6 +32,9 @@ pub struct Config {
     pub workers: usize,
     /// `FLOWGATE_JOB_MAX_ATTEMPTS`: attempts of a job before it is dead (default 3).
     pub job_max_attempts: i32,
+    /// `FLOWGATE_JOB_LEASE_SECS`: how long a job stays its worker's without a heartbeat, so how
+    /// soon the job of a process that died runs elsewhere (default 30, at least 3).
+    pub job_lease_secs: u64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -67,6 +70,7 @@ impl Config {
             workers: count_var("FLOWGATE_WORKERS", 2, 0, 256)?,
             job_max_attempts: i32::try_from(count_var("FLOWGATE_JOB_MAX_ATTEMPTS", 3, 1, 100)?)
                 .unwrap_or(3),
+            job_lease_secs: count_var("FLOWGATE_JOB_LEASE_SECS", 30, 3, 3600)? as u64,
         })
     }
 }
@@ -93,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("inflight_mb", &self.inflight_mb)
             .field("workers", &self.workers)
             .field("job_max_attempts", &self.job_max_attempts)
+            .field("job_lease_secs", &self.job_lease_secs)
             .finish()
     }
 }

@@ -157,7 +157,8 @@ pub fn spawn_log_hook(state: AppState, period: Duration) -> tokio::task::JoinHan
 }
 
 /// Prunes the run log every `period` by the retention settings
-/// (`Plugin.Workflow_log_retention_days`, `Plugin.Workflow_log_max_runs`).
+/// (`Plugin.Workflow_log_retention_days`, `Plugin.Workflow_log_max_runs`), and the done jobs older than
+/// a day.
 pub fn spawn_run_log_prune(
     db: sea_orm::DatabaseConnection,
     period: Duration,
@@ -170,6 +171,13 @@ pub fn spawn_run_log_prune(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(runs = n, "pruned the workflow run log"),
                 Err(e) => tracing::warn!(error = %e, "run-log pruning failed"),
+            }
+            // Done jobs are kept a day (the Logs page lists them), then go with their ledger.
+            let day_ago = app::backend::jobs::now_us() - 86_400_000_000;
+            match app::backend::store::jobs::purge_done(&db, day_ago).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "pruned done jobs"),
+                Err(e) => tracing::warn!(error = %e, "job pruning failed"),
             }
         }
     })

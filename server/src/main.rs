@@ -113,6 +113,7 @@ async fn serve() -> anyhow::Result<()> {
             app::backend::jobs::JobOptions {
                 workers: config.workers,
                 max_attempts: config.job_max_attempts,
+                lease: Duration::from_secs(config.job_lease_secs),
                 ..Default::default()
             },
         )

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::backend::jobs::{JobOptions, Workers};
 use app::backend::store::jobs;
-use common::{for_each_backend, install_workflow, ok, post, ADMIN_KEY};
+use common::{allow_loopback_webhooks, for_each_backend, install_workflow, ok, post, ADMIN_KEY};
 use serde_json::{json, Value};
 
 /// A webhook sink on a free loopback port that answers `failure` to the first `failures` calls,
@@ -75,25 +75,6 @@ fn graph(port: u16) -> Value {
     })
 }
 
-async fn allow_loopback_webhooks(app: &common::TestApp) {
-    ok(post(
-        app,
-        "/servers/serverSettingsEdit/Security.rest_client_enable_arbitrary_urls",
-        ADMIN_KEY,
-        json!({"value": true}),
-    )
-    .await)
-    .await;
-    ok(post(
-        app,
-        "/servers/serverSettingsEdit/Security.outbound_allowed_hosts",
-        ADMIN_KEY,
-        json!({"value": "127.0.0.1"}),
-    )
-    .await)
-    .await;
-}
-
 fn fast() -> JobOptions {
     JobOptions {
         workers: 2,
@@ -126,7 +107,8 @@ async fn job_in(
 
 #[tokio::test]
 async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_dead() {
-    for_each_backend(|app| async move {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
         allow_loopback_webhooks(&app).await;
         let workers = Workers::start(app.state.clone(), fast());
 
@@ -145,8 +127,14 @@ async fn a_failing_sink_is_retried_until_it_answers_and_one_that_never_does_is_d
         let done = job_in(&app, jobs::DONE).await;
         assert_eq!(done.attempts, 3);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
-        // Every attempt carried the job's idempotency key, the same each time.
-        assert_eq!(*keys.lock().unwrap(), vec![done.idempotency_key.clone(); 3]);
+        // Every attempt carried the same idempotency key: the job's, with the webhook node.
+        let keys = keys.lock().unwrap().clone();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+        assert!(
+            keys[0].starts_with(&format!("{}:", done.idempotency_key)),
+            "{keys:?}"
+        );
         assert!(done.last_error.unwrap_or_default().contains("503"));
         let runs = ok(common::get(&app, "/workflows/logs.json?limit=10", ADMIN_KEY).await).await;
         let branch_runs: Vec<&Value> = runs["WorkflowRun"]
@@ -269,7 +257,8 @@ async fn start_then_stop(app: &common::TestApp, grace: Duration) {
 
 #[tokio::test]
 async fn a_failure_not_worth_retrying_is_dead_at_once() {
-    for_each_backend(|app| async move {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
         allow_loopback_webhooks(&app).await;
         let workers = Workers::start(app.state.clone(), fast());
         // 400: the sink refuses what it was sent; sending it again would not help.
@@ -293,7 +282,8 @@ async fn a_failure_not_worth_retrying_is_dead_at_once() {
 
 #[tokio::test]
 async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
-    for_each_backend(|app| async move {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
         allow_loopback_webhooks(&app).await;
         // A sink that takes a second to answer.
         let app_router = axum::Router::new().route(

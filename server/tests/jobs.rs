@@ -22,7 +22,9 @@ const SECOND: i64 = 1_000_000;
 
 #[tokio::test]
 async fn jobs_are_claimed_once_released_retried_and_dead_lettered() {
-    for_each_backend(|app| async move {
+    for_each_backend(|mut app| async move {
+        // The store alone: no workers of the harness competing for the jobs.
+        app.stop_workers().await;
         let db = &app.db;
         let now = 1_000 * SECOND;
         for n in 0..3 {
@@ -129,7 +131,9 @@ async fn jobs_are_claimed_once_released_retried_and_dead_lettered() {
 
 #[tokio::test]
 async fn workers_racing_for_jobs_each_get_distinct_ones() {
-    for_each_backend(|app| async move {
+    for_each_backend(|mut app| async move {
+        // The store alone: no workers of the harness competing for the jobs.
+        app.stop_workers().await;
         let now = 5_000 * SECOND;
         for n in 0..200 {
             jobs::enqueue(&app.db, job(n, 3), now).await.unwrap();

@@ -10,11 +10,23 @@ use serde_json::{json, Value};
 
 /// A `server` process on `database_url`, stopped when dropped.
 struct Process {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     base: String,
 }
 
+impl Process {
+    /// Kills the process with SIGKILL: no shutdown, no chance to give jobs back.
+    async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
 async fn start(database_url: &str, logs: &std::path::Path) -> Process {
+    start_with(database_url, logs, &[]).await
+}
+
+/// A `server` process with extra environment `env`.
+async fn start_with(database_url: &str, logs: &std::path::Path, env: &[(&str, &str)]) -> Process {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,9 +36,18 @@ async fn start(database_url: &str, logs: &std::path::Path) -> Process {
         .env("FLOWGATE_DATABASE_URL", database_url)
         .env("FLOWGATE_ADDR", format!("127.0.0.1:{port}"))
         .env("FLOWGATE_LOG_DIR", logs)
-        .env("RUST_LOG", "error")
+        .env(
+            "RUST_LOG",
+            std::env::var("FLOWGATE_TEST_CHILD_LOG").unwrap_or("error".into()),
+        )
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        // `FLOWGATE_TEST_CHILD_LOG=warn` shows the processes' logs.
+        .stderr(if std::env::var_os("FLOWGATE_TEST_CHILD_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
         .kill_on_drop(true)
         .spawn()
         .expect("server binary");
@@ -49,10 +70,7 @@ async fn start(database_url: &str, logs: &std::path::Path) -> Process {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Process {
-        _child: child,
-        base,
-    }
+    Process { child, base }
 }
 
 async fn call(p: &Process, path: &str, body: Value) -> Value {
@@ -129,6 +147,267 @@ async fn a_save_on_one_process_reaches_the_other_within_a_second() {
         }
         // And A, which made the change, ran the new graph at once.
         assert_eq!(call(&a, &run, red_event()).await["success"], true);
+    })
+    .await;
+}
+
+/// `attribute-after-save` → set the attribute's comment: one store edit per run.
+fn comment_graph() -> Value {
+    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
+    json!({
+        "1": {"id": 1, "name": "Attribute After Save", "class": "block-type-trigger", "typenode": false,
+              "data": {"id": "attribute-after-save", "name": "Attribute After Save", "module_type": "trigger", "indexed_params": []},
+              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
+              "pos_x": 0, "pos_y": 0},
+        "2": {"id": 2, "name": "Attribute comment operation", "class": "block-type-default", "typenode": false,
+              "data": {"id": "Module_attribute_comment_operation", "name": "Attribute comment operation",
+                       "module_type": "action", "indexed_params": {"comment": "seen by the workflow"},
+                       "saved_filters": filters},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": []}},
+              "pos_x": 300, "pos_y": 0}
+    })
+}
+
+/// `attribute-after-save` → webhook to the sink on `port`.
+fn webhook_graph(port: u16) -> Value {
+    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
+    json!({
+        "1": {"id": 1, "name": "Attribute After Save", "class": "block-type-trigger", "typenode": false,
+              "data": {"id": "attribute-after-save", "name": "Attribute After Save", "module_type": "trigger", "indexed_params": []},
+              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
+              "pos_x": 0, "pos_y": 0},
+        "2": {"id": 2, "name": "Webhook", "class": "block-type-default", "typenode": false,
+              "data": {"id": "webhook", "name": "Webhook", "module_type": "action",
+                       "indexed_params": {"url": format!("http://127.0.0.1:{port}/hook"), "content_type": "json",
+                                          "request_method": "post", "self_signed": "deny", "headers": "", "payload": ""},
+                       "saved_filters": filters},
+              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
+              "outputs": {"output_1": {"connections": []}},
+              "pos_x": 300, "pos_y": 0}
+    })
+}
+
+/// An event to hang attributes on; answers its id.
+async fn new_event(app: &common::TestApp, info: &str) -> String {
+    let ev = common::ok(
+        common::post(
+            app,
+            "/events/add",
+            ADMIN_KEY,
+            json!({"Event": {"info": info}}),
+        )
+        .await,
+    )
+    .await;
+    ev["Event"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Saves `count` attributes numbered from `from` on event `event_id`, 1,000 a request: each
+/// save queues one `attribute-after-save` run per attribute, in its transaction.
+async fn add_attributes(app: &common::TestApp, event_id: &str, from: usize, count: usize) {
+    for chunk in (from..from + count).collect::<Vec<_>>().chunks(1_000) {
+        let attributes: Vec<Value> = chunk
+            .iter()
+            .map(|n| json!({"type": "text", "value": format!("value {n}")}))
+            .collect();
+        common::ok(
+            common::post(
+                app,
+                &format!("/attributes/add/{event_id}"),
+                ADMIN_KEY,
+                json!(attributes),
+            )
+            .await,
+        )
+        .await;
+    }
+}
+
+/// Jobs by state.
+async fn job_counts(db: &sea_orm::DatabaseConnection) -> std::collections::BTreeMap<String, u64> {
+    use app::backend::entities::workflow_job;
+    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
+    workflow_job::Entity::find()
+        .select_only()
+        .column(workflow_job::Column::Status)
+        .column_as(workflow_job::Column::Id.count(), "n")
+        .group_by(workflow_job::Column::Status)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n)| (s, n as u64))
+        .collect()
+}
+
+async fn done_jobs(db: &sea_orm::DatabaseConnection) -> u64 {
+    job_counts(db).await.get("done").copied().unwrap_or(0)
+}
+
+/// Waits until `want` jobs are done (at most `limit`).
+async fn wait_done(db: &sea_orm::DatabaseConnection, want: u64, limit: Duration) {
+    let started = Instant::now();
+    while done_jobs(db).await < want {
+        if started.elapsed() > limit {
+            let dead = app::backend::store::jobs::list(db, &["dead", "retrying"], 1)
+                .await
+                .unwrap();
+            panic!(
+                "jobs not done after {limit:?}: {:?}; {:?}",
+                job_counts(db).await,
+                dead.first().map(|j| &j.last_error)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
+    for_each_backend(|mut app| async move {
+        use app::backend::entities::{attribute, log, workflow_run};
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        // The test's own server only takes the saves; the processes below run the jobs.
+        app.stop_workers().await;
+        common::install_workflow(&app, "attribute-after-save", comment_graph()).await;
+        let enable = "/workflows/toggleModule/Module_attribute_comment_operation/1/0";
+        common::ok(common::post(&app, enable, ADMIN_KEY, json!({})).await).await;
+        // Ten attributes an event: each run reloads its event after the edit.
+        for n in 0..100 {
+            let event_id = new_event(&app, &format!("crash {n}")).await;
+            add_attributes(&app, &event_id, n * 10, 10).await;
+        }
+        assert_eq!(job_counts(&app.db).await.get("queued"), Some(&1_000));
+
+        // Depth 0: the workflow's own edits cause no further runs, so each attribute is one
+        // run and one edit. A short lease: the killed process's jobs run again soon.
+        let env = [
+            ("FLOWGATE_WORKERS", "4"),
+            ("FLOWGATE_JOB_LEASE_SECS", "3"),
+            ("FLOWGATE_WORKFLOW_MAX_DEPTH", "0"),
+        ];
+        let logs = tempfile::tempdir().unwrap();
+        let first = start_with(&app.database_url, logs.path(), &env).await;
+        wait_done(&app.db, 100, Duration::from_secs(120)).await;
+        first.kill().await;
+        let at_kill = job_counts(&app.db).await;
+        assert!(
+            at_kill.get("done").copied().unwrap_or(0) < 1_000,
+            "the process finished before it was killed: {at_kill:?}"
+        );
+
+        let second = start_with(&app.database_url, logs.path(), &env).await;
+        wait_done(&app.db, 1_000, Duration::from_secs(300)).await;
+        let after = job_counts(&app.db).await;
+        assert_eq!(after.get("done"), Some(&1_000), "{after:?}");
+        assert_eq!(after.values().sum::<u64>(), 1_000, "{after:?}");
+
+        // Each run once in the run log, each attribute edited once.
+        let runs = workflow_run::Entity::find()
+            .filter(workflow_run::Column::TriggerId.eq("attribute-after-save"))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(runs, 1_000, "runs in the log (killed with {at_kill:?})");
+        let edits = log::Entity::find()
+            .filter(log::Column::Model.eq("Attribute"))
+            .filter(log::Column::Action.eq("edit"))
+            .all(&app.db)
+            .await
+            .unwrap();
+        let mut edited: Vec<i32> = edits.iter().map(|l| l.model_id).collect();
+        edited.sort_unstable();
+        edited.dedup();
+        assert_eq!(
+            (edits.len(), edited.len()),
+            (1_000, 1_000),
+            "audit rows of attribute edits (killed with {at_kill:?})"
+        );
+        let commented = attribute::Entity::find()
+            .filter(attribute::Column::Comment.eq("seen by the workflow"))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(commented, 1_000);
+        drop(second);
+    })
+    .await;
+}
+
+/// A webhook sink that answers after `delay`, keeping the `Idempotency-Key` of every call.
+async fn slow_sink(delay: Duration) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let keys: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen = keys.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(key);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    (port, keys)
+}
+
+/// Starts `processes` worker processes, waits until `total` jobs are done (the last [`PHASE`]
+/// of them queued for this drain); answers jobs per second from the processes' start.
+async fn drain(app: &common::TestApp, processes: usize, total: u64, logs: &std::path::Path) -> f64 {
+    let env = [("FLOWGATE_WORKERS", "8")];
+    let mut started = Vec::new();
+    for _ in 0..processes {
+        started.push(start_with(&app.database_url, logs, &env).await);
+    }
+    let clock = Instant::now();
+    wait_done(&app.db, total, Duration::from_secs(600)).await;
+    let rate = PHASE as f64 / clock.elapsed().as_secs_f64();
+    drop(started);
+    rate
+}
+
+/// Jobs queued for each drain.
+const PHASE: u64 = 10_000;
+
+#[tokio::test]
+async fn two_processes_drain_ten_thousand_jobs_each_once() {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
+        common::allow_loopback_webhooks(&app).await;
+        // Each delivery takes 5 ms at the sink, as a remote receiver would.
+        let (port, keys) = slow_sink(Duration::from_millis(5)).await;
+        common::install_workflow(&app, "attribute-after-save", webhook_graph(port)).await;
+        let event_id = new_event(&app, "drain").await;
+        let logs = tempfile::tempdir().unwrap();
+
+        add_attributes(&app, &event_id, 0, PHASE as usize).await;
+        let one = drain(&app, 1, PHASE, logs.path()).await;
+        add_attributes(&app, &event_id, PHASE as usize, PHASE as usize).await;
+        let two = drain(&app, 2, 2 * PHASE, logs.path()).await;
+        eprintln!(
+            "drain of {PHASE} jobs on {}: one process {one:.0} jobs/s, two processes {two:.0} jobs/s ({:.2}x)",
+            app.database_url.split(':').next().unwrap_or_default(),
+            two / one
+        );
+
+        // Every job ran once: one delivery each, each with its own key.
+        let keys = keys.lock().unwrap().clone();
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!((keys.len(), distinct.len()), (20_000, 20_000));
+        assert_eq!(job_counts(&app.db).await.get("done"), Some(&20_000));
     })
     .await;
 }

@@ -25,17 +25,26 @@ tokio::task_local! {
     static ATTEMPT: Arc<Attempt>;
 }
 
-/// One attempt of a job, as the outward modules see it: the job's idempotency key, sent with
-/// every delivery (the same on each attempt, so receivers can tell a retry), and whether a
-/// delivery failed in a way worth trying again (unreachable, timed out, 408, 429, 5xx).
+/// One attempt of a job, as the code it runs sees it: the job's idempotency key (the same on
+/// each attempt, so receivers and the edit ledger can tell a retry), whether a delivery failed
+/// in a way worth trying again (unreachable, timed out, 408, 429, 5xx), and the attempt's end,
+/// taken by the job's own run so that it is recorded in the run's transaction.
 struct Attempt {
     key: String,
     transient: std::sync::atomic::AtomicBool,
+    end: std::sync::Mutex<Option<jobs::JobEnd>>,
 }
 
 /// The idempotency key of the job being run, if the caller runs inside one.
 pub fn idempotency_key() -> Option<String> {
     ATTEMPT.try_with(|a| a.key.clone()).ok()
+}
+
+/// The idempotency key of one outward delivery of the job being run: the job's key and
+/// `scope` (the node, and which of its deliveries), so that each delivery has its own key,
+/// the same on every attempt.
+pub fn delivery_key(scope: &str) -> Option<String> {
+    idempotency_key().map(|key| format!("{key}:{scope}"))
 }
 
 /// Records that a delivery of the running job failed transiently (its attempt is retried).
@@ -46,8 +55,78 @@ pub fn note_transient_failure() {
     });
 }
 
+/// Takes the end of the running job's attempt, for the run that records it: the first run of
+/// an attempt to start is the job's own (runs it causes inline, such as a blocking trigger,
+/// start later and find nothing).
+pub fn take_attempt_end() -> Option<PendingEnd> {
+    ATTEMPT
+        .try_with(|a| a.end.lock().ok().and_then(|mut e| e.take()))
+        .ok()
+        .flatten()
+        .map(PendingEnd)
+}
+
+/// The end of a job attempt, to be completed with the run's errors ([`PendingEnd::finish`]).
+pub struct PendingEnd(jobs::JobEnd);
+
+impl PendingEnd {
+    /// The attempt's end once its run is over: done without errors, else failed (retried when a
+    /// delivery failed transiently).
+    pub fn finish(self, error: Option<String>) -> jobs::JobEnd {
+        let mut end = self.0;
+        end.retry = ATTEMPT
+            .try_with(|a| a.transient.load(std::sync::atomic::Ordering::Relaxed))
+            .unwrap_or(false);
+        end.error = error;
+        end
+    }
+}
+
+/// Runs `edit` unless an earlier attempt of the running job already applied it (at-least-once
+/// delivery must not apply a store edit twice). `scope` names the edit (node and target); the
+/// edit's audit entry notes it in the ledger, in the edit's own transaction
+/// ([`note_effect`]). Outside a job, `edit` just runs. Answers `None` when skipped.
+pub async fn once<T, E, Fut>(
+    db: &DatabaseConnection,
+    scope: String,
+    edit: Fut,
+) -> Result<Option<T>, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: From<sea_orm::DbErr>,
+{
+    let Some(key) = idempotency_key() else {
+        return edit.await.map(Some);
+    };
+    if jobs::effect_applied(db, &key, &scope).await? {
+        tracing::info!(
+            job = key,
+            scope,
+            "store edit already applied by an earlier attempt"
+        );
+        return Ok(None);
+    }
+    EFFECT.scope(Some((key, scope)), edit).await.map(Some)
+}
+
+tokio::task_local! {
+    /// The store edit being applied by a job ([`once`]): its job key and scope.
+    static EFFECT: Option<(String, String)>;
+}
+
+/// Notes the store edit being applied by a job in the ledger, on `db` (the edit's transaction);
+/// nothing outside [`once`].
+pub async fn note_effect(db: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+    let Ok(Some((key, scope))) = EFFECT.try_with(Clone::clone) else {
+        return Ok(());
+    };
+    jobs::record_effect(db, &key, &scope, now_us()).await
+}
+
 /// Job kind of a concurrent-task branch.
 pub const KIND_CONCURRENT: &str = "concurrent-task";
+/// Job kind of a non-blocking trigger's run.
+pub const KIND_TRIGGER: &str = "trigger";
 
 /// How the queue and its workers behave.
 #[derive(Clone, Debug)]
@@ -214,10 +293,17 @@ async fn claim_loop(
                 drop(permit);
             });
         }
-        if idle || slots.available_permits() == 0 {
+        if idle {
+            // Nothing due: until a job is queued here, the next poll, or the stop.
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(options.poll) => {}
+                _ = stopped.changed() => {}
+            }
+        } else if slots.available_permits() == 0 {
+            // Every worker busy and maybe more due: claim again as soon as one is free.
+            tokio::select! {
+                freed = slots.clone().acquire_owned() => drop(freed),
                 _ = stopped.changed() => {}
             }
         }
@@ -262,44 +348,62 @@ async fn run_one(
     let attempt = Arc::new(Attempt {
         key: job.idempotency_key.clone(),
         transient: std::sync::atomic::AtomicBool::new(false),
+        end: std::sync::Mutex::new(Some(jobs::JobEnd {
+            job: job.clone(),
+            worker: worker.to_owned(),
+            error: None,
+            retry: false,
+            backoff_base_us: micros(options.backoff),
+        })),
     });
     let result = ATTEMPT
         .scope(attempt.clone(), async {
             match job.kind.as_str() {
                 KIND_CONCURRENT => run_concurrent(state, &job.payload).await,
+                KIND_TRIGGER => {
+                    match crate::backend::services::hooks::run_trigger_job(state, &job.payload)
+                        .await
+                    {
+                        Ok(outcome) => outcome,
+                        // A store failure (logged where it happened) may pass.
+                        Err(crate::error::AppError::Internal) => {
+                            Err(format!("{TRANSIENT}{}", crate::error::AppError::Internal))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
                 other => Err(format!("unknown job kind `{other}`")),
             }
         })
         .await;
-    // Only transient failures are tried again; anything else is dead at once.
-    let retry = attempt.transient.load(std::sync::atomic::Ordering::Relaxed);
-    let now = now_us();
-    let outcome = match &result {
-        Ok(()) => jobs::complete(&state.db, job.id, worker, now)
-            .await
-            .map(|mine| mine.then_some(jobs::DONE)),
-        Err(error) => {
-            jobs::fail(
-                &state.db,
-                &job,
-                worker,
-                error,
-                retry,
-                micros(options.backoff),
-                now,
-            )
-            .await
-        }
+    // A run that recorded the end with itself is over; otherwise (no run, or its record
+    // failed) the end is recorded here. Only transient failures are tried again.
+    let recorded = attempt.end.lock().map(|e| e.is_none()).unwrap_or(false);
+    if recorded && result.is_ok() {
+        return;
+    }
+    let end = jobs::JobEnd {
+        job: job.clone(),
+        worker: worker.to_owned(),
+        error: result.as_ref().err().cloned(),
+        retry: attempt.transient.load(std::sync::atomic::Ordering::Relaxed)
+            || matches!(&result, Err(e) if e.starts_with(TRANSIENT)),
+        backoff_base_us: micros(options.backoff),
     };
-    match outcome {
+    match jobs::end(&state.db, &end, now_us()).await {
         Ok(Some(status)) if status != jobs::DONE => {
-            tracing::warn!(job = job.id, attempt = job.attempts, status, error = ?result.err(), "job failed");
+            tracing::warn!(job = job.id, attempt = job.attempts, status, error = ?end.error, "job failed");
         }
         Ok(Some(_)) => {}
+        Ok(None) if recorded => {}
         Ok(None) => tracing::warn!(job = job.id, "job finished after its lease passed"),
         Err(e) => tracing::warn!(job = job.id, error = %e, "could not record the job's end"),
     }
 }
+
+/// Prefix of a job error worth another attempt that no delivery noted (the database was
+/// unavailable, say).
+pub const TRANSIENT: &str = "transient: ";
 
 async fn run_concurrent(state: &AppState, payload: &str) -> Result<(), String> {
     let payload: Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;

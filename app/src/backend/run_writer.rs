@@ -17,18 +17,24 @@ use std::collections::BTreeMap;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::store::{runs, workflows};
+use crate::backend::store::{jobs, runs, workflows};
 
 /// Writes taken into one transaction at most (bounds a commit's latency under a burst).
 const MAX_BATCH: usize = 256;
 /// Pause before a failed batch is tried again.
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// The start of the answer for a run whose job was claimed by another worker meanwhile (its
+/// lease passed, or a shutdown gave it back): the run is not logged.
+pub const LOST_JOB: &str = "run not logged";
+
 enum Write {
     Counter(i32),
     Run {
         run: runs::NewRun,
         nodes: Vec<runs::NewRunNode>,
+        /// The end of the job attempt the run belongs to, recorded in the same transaction.
+        end: Option<jobs::JobEnd>,
         done: oneshot::Sender<Result<i64, String>>,
     },
 }
@@ -66,15 +72,24 @@ impl RunWriter {
         let _ = self.queue.send(Write::Counter(workflow_id));
     }
 
-    /// Logs a run with its nodes; answers its id once committed.
+    /// Logs a run with its nodes, and the end of the job attempt it belongs to if any (so the
+    /// run log holds a job's run exactly when the job has left the running state; a job that
+    /// is no longer this worker's is not logged: its new owner logs it). Answers the run's id
+    /// once committed.
     pub async fn record(
         &self,
         run: runs::NewRun,
         nodes: Vec<runs::NewRunNode>,
+        end: Option<jobs::JobEnd>,
     ) -> Result<i64, DbErr> {
         let (done, answer) = oneshot::channel();
         self.queue
-            .send(Write::Run { run, nodes, done })
+            .send(Write::Run {
+                run,
+                nodes,
+                end,
+                done,
+            })
             .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?;
         answer
             .await
@@ -90,7 +105,12 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     for w in batch {
         match w {
             Write::Counter(id) => *counters.entry(id).or_default() += 1,
-            Write::Run { run, nodes, done } => pending.push((run, nodes, done)),
+            Write::Run {
+                run,
+                nodes,
+                end,
+                done,
+            } => pending.push((run, nodes, end, done)),
         }
     }
     let together = || async {
@@ -99,8 +119,8 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
             workflows::increment_counter_by(&txn, id, n).await?;
         }
         let mut ids = Vec::with_capacity(pending.len());
-        for (run, nodes, _) in &pending {
-            ids.push(runs::insert_run(&txn, run.clone(), nodes.clone()).await?);
+        for (run, nodes, end, _) in &pending {
+            ids.push(insert(&txn, run, nodes, end.as_ref()).await?);
         }
         txn.commit().await?;
         Ok::<_, DbErr>(ids)
@@ -117,8 +137,8 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     };
     match result {
         Ok(ids) => {
-            for ((_, _, done), id) in pending.into_iter().zip(ids) {
-                let _ = done.send(Ok(id));
+            for ((_, _, _, done), id) in pending.into_iter().zip(ids) {
+                let _ = done.send(id);
             }
         }
         Err(e) => {
@@ -128,15 +148,35 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
                     tracing::error!(error = %e, workflow_id = id, "run counter update failed");
                 }
             }
-            for (run, nodes, done) in pending {
+            for (run, nodes, end, done) in pending {
                 let alone = async {
                     let txn = db.begin().await?;
-                    let id = runs::insert_run(&txn, run, nodes).await?;
+                    let id = insert(&txn, &run, &nodes, end.as_ref()).await?;
                     txn.commit().await?;
                     Ok::<_, DbErr>(id)
                 };
-                let _ = done.send(alone.await.map_err(|e| e.to_string()));
+                let _ = done.send(alone.await.map_err(|e| e.to_string()).and_then(|id| id));
             }
         }
     }
+}
+
+/// Writes one run in `txn` after recording its job attempt's end; a job that is no longer its
+/// worker's is not logged (answered as an error, inside an `Ok` so the batch goes on).
+async fn insert(
+    txn: &sea_orm::DatabaseTransaction,
+    run: &runs::NewRun,
+    nodes: &[runs::NewRunNode],
+    end: Option<&jobs::JobEnd>,
+) -> Result<Result<i64, String>, DbErr> {
+    if let Some(end) = end {
+        let now = crate::backend::jobs::now_us();
+        if jobs::end(txn, end, now).await?.is_none() {
+            return Ok(Err(format!(
+                "{LOST_JOB}: job {} is no longer this worker's (its new owner logs its run)",
+                end.job.id
+            )));
+        }
+    }
+    Ok(Ok(runs::insert_run(txn, run.clone(), nodes.to_vec()).await?))
 }

@@ -373,6 +373,8 @@ pub struct WorkflowRuntime {
     pub discovered: RwLock<crate::backend::services::action_modules::Discovery>,
     /// Wakes this process's job workers when a job is queued here.
     pub job_wake: Arc<tokio::sync::Notify>,
+    /// Attempts a queued job gets before it is dead.
+    pub max_job_attempts: i32,
 }
 
 /// Messages waiting for the ZeroMQ socket; past this, new ones are dropped with a warning.
@@ -519,6 +521,7 @@ impl WorkflowRuntime {
         let modules = Arc::new(ModuleStates::load(db).await?);
         let runs = Arc::new(crate::backend::run_writer::RunWriter::start(db.clone()));
         let job_wake = Arc::new(tokio::sync::Notify::new());
+        let max_job_attempts = options.max_job_attempts.unwrap_or(3);
         let services = Services {
             debug: Arc::new(HttpDebugSink::start(db.clone())),
             log: Arc::new(DbRunLog {
@@ -529,7 +532,7 @@ impl WorkflowRuntime {
             queue: Arc::new(crate::backend::jobs::DbTaskQueue::new(
                 db.clone(),
                 job_wake.clone(),
-                options.max_job_attempts.unwrap_or(3),
+                max_job_attempts,
             )),
             clock: Arc::new(SystemClock::default()),
             switches: modules.clone(),
@@ -563,6 +566,7 @@ impl WorkflowRuntime {
             prepared: PreparedCache::new(&WORKFLOWS, WORKFLOW_CACHE_TTL, 4096),
             outbound: crate::backend::outbound::Outbound::new(),
             job_wake,
+            max_job_attempts,
             services,
             discovered: RwLock::new(Default::default()),
         })

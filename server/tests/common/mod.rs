@@ -30,6 +30,8 @@ pub struct TestApp {
     /// No cookies, no redirects followed: what an API client sees.
     pub api: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    /// The job workers, as a server process runs them (see [`test_workers`]).
+    workers: Option<app::backend::jobs::Workers>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -109,6 +111,13 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap()
+    }
+
+    /// Stops the harness's job workers (for tests that run their own).
+    pub async fn stop_workers(&mut self) {
+        if let Some(w) = self.workers.take() {
+            w.shutdown().await;
+        }
     }
 
     /// Serves a second router on the same database: a restarted (or second) server process.
@@ -269,6 +278,7 @@ pub async fn spawn_on(
     let db = server::db::connect_and_migrate(&url).await.unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
     let (addr, server, state) = serve(db.clone(), options).await;
+    let workers = app::backend::jobs::Workers::start(state.clone(), test_workers());
     TestApp {
         addr,
         db,
@@ -279,7 +289,18 @@ pub async fn spawn_on(
             .build()
             .unwrap(),
         server,
+        workers: Some(workers),
         _tempdir: dir,
+    }
+}
+
+/// The job workers of a test server: as in production, but quick to notice jobs and retries.
+pub fn test_workers() -> app::backend::jobs::JobOptions {
+    app::backend::jobs::JobOptions {
+        workers: 4,
+        poll: std::time::Duration::from_millis(50),
+        backoff: std::time::Duration::from_millis(100),
+        ..Default::default()
     }
 }
 
@@ -450,4 +471,24 @@ pub async fn run_module_on(
     .json()
     .await
     .unwrap()
+}
+
+/// Lets workflows call webhooks on the loopback address (test sinks).
+pub async fn allow_loopback_webhooks(app: &TestApp) {
+    ok(post(
+        app,
+        "/servers/serverSettingsEdit/Security.rest_client_enable_arbitrary_urls",
+        ADMIN_KEY,
+        serde_json::json!({"value": true}),
+    )
+    .await)
+    .await;
+    ok(post(
+        app,
+        "/servers/serverSettingsEdit/Security.outbound_allowed_hosts",
+        ADMIN_KEY,
+        serde_json::json!({"value": "127.0.0.1"}),
+    )
+    .await)
+    .await;
 }

@@ -26,6 +26,7 @@ pub mod warninglist_entry;
 pub mod workflow;
 pub mod workflow_blueprint;
 pub mod workflow_job;
+pub mod workflow_job_effect;
 pub mod workflow_module;
 pub mod workflow_run;
 pub mod workflow_run_node;

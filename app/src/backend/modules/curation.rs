@@ -165,9 +165,9 @@ impl Module for TagReplacement {
                 let Some(new) = self.rule.replace(old) else {
                     continue;
                 };
-                match events::attach_tag(&run.state, run.actor().await?, uuid, &json!(new), local)
-                    .await
-                {
+                let name = json!(new);
+                let attach = events::attach_tag(&run.state, run.actor().await?, uuid, &name, local);
+                match run.once(ctx, &format!("attach:{uuid}:{new}"), attach).await {
                     Ok(_) => changed += 1,
                     Err(e) => {
                         errors.push(format!("{new} on {uuid}: {e}"));
@@ -175,9 +175,9 @@ impl Module for TagReplacement {
                     }
                 }
                 if remove {
-                    if let Err(e) =
-                        events::remove_tag(&run.state, run.actor().await?, uuid, &json!(old)).await
-                    {
+                    let name = json!(old);
+                    let detach = events::remove_tag(&run.state, run.actor().await?, uuid, &name);
+                    if let Err(e) = run.once(ctx, &format!("detach:{uuid}:{old}"), detach).await {
                         errors.push(format!("removing {old} from {uuid}: {e}"));
                     }
                 }

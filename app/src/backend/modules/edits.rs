@@ -127,9 +127,9 @@ impl Module for AttributeEditModule {
             .into_iter()
             .filter_map(uuid_of)
         {
-            match events::edit_attribute(&run.state, run.actor().await?, uuid, changes.clone())
-                .await
-            {
+            let edit =
+                events::edit_attribute(&run.state, run.actor().await?, uuid, changes.clone());
+            match run.once(ctx, &format!("edit:{uuid}"), edit).await {
                 Ok(_) => saved += 1,
                 Err(e) => errors.push(format!("Attribute {uuid}: {e}")),
             }
@@ -177,8 +177,14 @@ impl Module for PublishEvent {
             errors.push("No event to publish (Event.id is missing).".into());
             return Ok(false);
         };
-        match events::set_published(&run.state, run.actor().await?, &id, true).await {
-            Ok(ev) if ev.published => {
+        let publish = events::set_published(&run.state, run.actor().await?, &id, true);
+        match run.once(ctx, &format!("publish:{id}"), publish).await {
+            // Published now, or by an earlier attempt of the same job.
+            Ok(None) => {
+                reload(run, data).await?;
+                Ok(true)
+            }
+            Ok(Some(ev)) if ev.published => {
                 reload(run, data).await?;
                 Ok(true)
             }
@@ -303,8 +309,10 @@ impl Module for AddEventBlocklistEntry {
             "event_orgc": view.pointer("/Event/Orgc/name").and_then(Value::as_str).unwrap_or_default(),
             "comment": ctx.param_str("block_comment", &view)?,
         });
-        match lists::add_blocklist(&run.state, run.actor().await?, body).await {
-            Ok(answer)
+        let block = lists::add_blocklist(&run.state, run.actor().await?, body);
+        match run.once(ctx, &format!("blocklist:{uuid}"), block).await {
+            Ok(None) => Ok(true),
+            Ok(Some(answer))
                 if answer["result"]["successes"]
                     .as_array()
                     .is_some_and(|s| !s.is_empty()) =>
@@ -370,7 +378,11 @@ impl Module for AddToWarninglist {
             .into_iter()
             .filter_map(|a| a.get("value").and_then(Value::as_str).map(str::to_owned))
             .collect();
-        match lists::append_entries(&run.state, run.actor().await?, list_id, &values).await {
+        let append = lists::append_entries(&run.state, run.actor().await?, list_id, &values);
+        match run
+            .once(ctx, &format!("warninglist:{list_id}"), append)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) => {
                 errors.push(e.to_string());

@@ -460,7 +460,11 @@ impl Module for AssignCountry {
         let mut done = 0usize;
         for (target, tags) in &targets {
             for tag in tags {
-                match events::attach_tag(&run.state, run.actor().await?, target, &json!(tag), local)
+                let name = json!(tag);
+                let attach =
+                    events::attach_tag(&run.state, run.actor().await?, target, &name, local);
+                match run
+                    .once(ctx, &format!("attach:{target}:{tag}"), attach)
                     .await
                 {
                     Ok(_) => done += 1,
@@ -542,15 +546,14 @@ impl Module for EventDistribution {
             changes["sharing_group_id"] = json!(ctx.param_str("sharing_group_id", &view)?);
         }
         let freeze = ctx.param_str("freeze", &view)? == "freeze";
-        match events::edit_event_with(
+        let edit = events::edit_event_with(
             &run.state,
             run.actor().await?,
             &event_id,
             json!({"Event": changes}),
             freeze,
-        )
-        .await
-        {
+        );
+        match run.once(ctx, &format!("edit-event:{event_id}"), edit).await {
             Ok(_) => {
                 reload(run, data).await?;
                 Ok(true)

@@ -226,13 +226,30 @@ impl Module for SendMail {
                 return Ok(false);
             }
         };
+        // Inside a background job each mail's Message-ID comes from the delivery's idempotency
+        // key (the same on every attempt), so a mail system can recognise a repeat.
+        let key = super::outward::node_delivery_key(ctx);
         let mut sent = 0usize;
-        for address in &to {
+        for (n, address) in to.iter().enumerate() {
+            let message_id = key.as_ref().map(|k| {
+                let local: String = k
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '.'
+                        }
+                    })
+                    .collect();
+                format!("<{local}.{n}@flowgate.workflow>")
+            });
             let message = address
                 .parse::<Mailbox>()
                 .map_err(|e| e.to_string())
                 .and_then(|rcpt| {
                     Message::builder()
+                        .message_id(message_id.clone())
                         .from(from.clone())
                         .to(rcpt)
                         .subject(subject.trim())

@@ -47,6 +47,29 @@ impl RunContext {
             .map_err(|e| ModuleError::Failed(e.to_string()))
     }
 
+    /// Applies store edit `edit` of node `ctx` on `target` once per queued job: a job run again
+    /// after its worker died skips the edits its earlier attempt committed (answering `None`).
+    /// Outside a job, `edit` just runs.
+    pub async fn once<T, Fut>(
+        &self,
+        ctx: &ModuleContext<'_>,
+        target: &str,
+        edit: Fut,
+    ) -> Result<Option<T>, crate::error::AppError>
+    where
+        Fut: std::future::Future<Output = Result<T, crate::error::AppError>>,
+    {
+        let scope = format!("{}/{}/{target}", ctx.workflow.id, ctx.node.id);
+        // The ledger's scope column holds 255 characters; a long one is kept as its digest.
+        let scope = if scope.len() > 200 {
+            use sha2::Digest;
+            format!("sha256:{:x}", sha2::Sha256::digest(scope.as_bytes()))
+        } else {
+            scope
+        };
+        crate::backend::jobs::once(&self.state.db, scope, edit).await
+    }
+
     /// The `Event.id` of `data` as text, if it holds an event.
     pub fn event_id(data: &Value) -> Option<String> {
         data.pointer("/Event/id").and_then(|v| {

@@ -24,16 +24,23 @@ fn outward_config(id: &str, name: &str, description: &str, version: &str) -> Mod
 
 /// Sends `request` and turns the answer into the node's outcome as MISP's webhook does: 2xx ⇒
 /// true, 401/403 ⇒ "Authentication failed.", anything else ⇒ an error with the status and a
-/// bounded excerpt of the body. Inside a background job the request carries the job's
-/// `Idempotency-Key` (the same on every attempt), and a failure worth retrying (unreachable,
-/// timed out, 408, 429, 5xx) marks the attempt for a retry.
+/// bounded excerpt of the body. Inside a background job the request carries an
+/// `Idempotency-Key` (the job's key and the node: the same on every attempt, distinct per
+/// node), and a failure worth retrying (unreachable, timed out, 408, 429, 5xx) marks the
+/// attempt for a retry.
+/// The idempotency key of node `ctx`'s delivery in the running job, if any.
+pub(crate) fn node_delivery_key(ctx: &ModuleContext<'_>) -> Option<String> {
+    crate::backend::jobs::delivery_key(&format!("{}/{}", ctx.workflow.id, ctx.node.id))
+}
+
 async fn deliver(
+    ctx: &ModuleContext<'_>,
     what: &str,
     request: reqwest::RequestBuilder,
     policy: &OutboundPolicy,
     errors: &mut Vec<String>,
 ) -> bool {
-    let request = match crate::backend::jobs::idempotency_key() {
+    let request = match node_delivery_key(ctx) {
         Some(key) => request.header("Idempotency-Key", key),
         None => request,
     };
@@ -284,7 +291,7 @@ impl Module for Webhook {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        Ok(deliver("The webhook", request, &policy, errors).await)
+        Ok(deliver(ctx, "The webhook", request, &policy, errors).await)
     }
 }
 
@@ -358,7 +365,7 @@ impl Module for MsTeamsWebhook {
         };
         let text = extracted_text(ctx, &view, &ctx.param_str("data_extraction_path", &view)?)?;
         let request = client.post(url).json(&json!({"text": text}));
-        Ok(deliver("The Teams webhook", request, &policy, errors).await)
+        Ok(deliver(ctx, "The Teams webhook", request, &policy, errors).await)
     }
 }
 
@@ -443,7 +450,7 @@ impl Module for TelegramSendAlert {
         let request = client
             .post(url)
             .json(&json!({"chat_id": chat_id.trim(), "text": text, "parse_mode": "HTML"}));
-        Ok(deliver("Telegram", request, &policy, errors).await)
+        Ok(deliver(ctx, "Telegram", request, &policy, errors).await)
     }
 }
 
@@ -588,7 +595,7 @@ impl Module for SplunkHecExport {
             .header("Authorization", format!("Splunk {}", token.trim()))
             .header("Content-Type", "application/json")
             .body(body);
-        Ok(deliver("Splunk HEC", request, &policy, errors).await)
+        Ok(deliver(ctx, "Splunk HEC", request, &policy, errors).await)
     }
 }
 
@@ -639,6 +646,12 @@ impl Module for PushZmq {
                     .collect(),
             )
         };
+        // Inside a background job an object payload carries the delivery's idempotency key
+        // (the same on every attempt), so subscribers can drop a repeat.
+        let mut payload = payload;
+        if let (Some(key), Value::Object(fields)) = (node_delivery_key(ctx), &mut payload) {
+            fields.insert("_idempotency_key".into(), Value::String(key));
+        }
         match crate::backend::services::zmq::publish(&run.state, "misp_json_workflow", &payload)
             .await
         {

@@ -93,9 +93,15 @@ impl Module for TagOperation {
         for target in &targets {
             for tag in &tags {
                 let outcome = if action == "remove" {
-                    events::remove_tag(&run.state, run.actor().await?, target, &json!(tag)).await
+                    let name = json!(tag);
+                    let detach = events::remove_tag(&run.state, run.actor().await?, target, &name);
+                    run.once(ctx, &format!("detach:{target}:{tag}"), detach)
+                        .await
                 } else {
-                    events::attach_tag(&run.state, run.actor().await?, target, &json!(tag), local)
+                    let name = json!(tag);
+                    let attach =
+                        events::attach_tag(&run.state, run.actor().await?, target, &name, local);
+                    run.once(ctx, &format!("attach:{target}:{tag}"), attach)
                         .await
                 };
                 match outcome {

@@ -128,8 +128,9 @@ pub async fn add_user(
         )),
     )
     .await?;
+    user_saved(&txn, state, actor, user.id, "admin/users/add").await?;
     txn.commit().await?;
-    user_saved(state, actor, user.id, "admin/users/add");
+    super::hooks::wake(state);
     find_row(db, user.id).await
 }
 
@@ -226,9 +227,10 @@ pub async fn edit_user(
     }
     active.date_modified = Set(now());
     active.update(&txn).await?;
+    user_saved(&txn, state, actor, user_id, &action).await?;
     txn.commit().await?;
+    super::hooks::wake(state);
     super::auth::forget_principals();
-    user_saved(state, actor, user_id, &action);
     find_row(db, user_id).await
 }
 
@@ -263,19 +265,24 @@ async fn before_user_save(
     }
 }
 
-/// `user-after-save` (non-blocking): the saved user's fields, flat.
-fn user_saved(state: &AppState, actor: &Principal, user_id: i32, action: &str) {
+/// `user-after-save` (non-blocking): the saved user's fields, flat; queued in `txn`.
+async fn user_saved(
+    txn: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    actor: &Principal,
+    user_id: i32,
+    action: &str,
+) -> Result<(), AppError> {
+    let subject = super::hooks::Subject::User { id: user_id };
     super::hooks::fire(
+        txn,
         state,
         "user-after-save",
         action.to_owned(),
         actor,
-        move |state| async move {
-            Ok(users::find_user(&state.db, user_id)
-                .await?
-                .map(|u| super::hooks::user_fields(&u)))
-        },
-    );
+        subject,
+    )
+    .await
 }
 
 async fn find_row(db: &DatabaseConnection, user_id: i32) -> Result<UserRow, AppError> {

@@ -236,14 +236,18 @@ impl Module for RemoteModule {
             .and_then(|v| v.as_u64())
             .unwrap_or(10);
         let client = crate::backend::runtime::outbound_client(Duration::from_secs(timeout));
-        let answer = match client
-            .post(format!("{}/query", self.base))
-            .json(&body)
-            .send()
-            .await
-        {
+        let mut request = client.post(format!("{}/query", self.base)).json(&body);
+        // Inside a background job: the delivery's idempotency key, and a retry when the
+        // server could not be reached or failed (5xx).
+        if let Some(key) = crate::backend::modules::outward::node_delivery_key(ctx) {
+            request = request.header("Idempotency-Key", key);
+        }
+        let answer = match request.send().await {
             Ok(r) => {
                 let status = r.status();
+                if status.is_server_error() {
+                    crate::backend::jobs::note_transient_failure();
+                }
                 match r.json::<Value>().await {
                     Ok(v) => v,
                     Err(_) => {
@@ -253,6 +257,7 @@ impl Module for RemoteModule {
                 }
             }
             Err(e) => {
+                crate::backend::jobs::note_transient_failure();
                 errors.push(format!(
                     "The module server at {} could not be reached: {}.",
                     self.base,

@@ -97,7 +97,8 @@ pub async fn record(
     }
     .insert(db)
     .await?;
-    Ok(())
+    // A store edit made by a queued job is noted in its ledger, in the same transaction.
+    crate::backend::jobs::note_effect(db).await
 }
 
 pub fn log_json(l: &log::Model) -> Value {

@@ -338,34 +338,38 @@ pub async fn add_post(
     )
     .await?;
     let out = thread_document(&txn, actor, &t).await?;
-    txn.commit().await?;
     // `post-after-save` (non-blocking, raw data): `{Post, Thread, Event?}`.
-    let (post_id, thread) = (saved.id, t.clone());
     let action = format!("posts/add/{}", saved.id);
-    super::hooks::fire(
-        state,
-        "post-after-save",
-        action,
-        actor,
-        move |state| async move {
-            let Some(p) = post::Entity::find_by_id(post_id).one(&state.db).await? else {
-                return Ok(None);
-            };
-            let mut data = json!({
-                "Post": {"id": p.id.to_string(), "date_created": misp_datetime(p.date_created),
-                         "date_modified": misp_datetime(p.date_modified), "user_id": p.user_id.to_string(),
-                         "contents": p.contents, "post_id": p.post_id.to_string(),
-                         "thread_id": p.thread_id.to_string()},
-                "Thread": thread_fields(&thread),
-            });
-            if let Some(ev) = thread_event(&state.db, &thread).await? {
-                data["Event"] =
-                    super::events::event_row_document(&state.db, &ev).await?["Event"].take();
-            }
-            Ok(Some(data))
-        },
-    );
+    let subject = super::hooks::Subject::Post { id: saved.id };
+    super::hooks::fire(&txn, state, "post-after-save", action, actor, subject).await?;
+    txn.commit().await?;
+    super::hooks::wake(state);
     Ok(out)
+}
+
+/// The data of `post-after-save` for stored post `id`: `{Post, Thread, Event?}`; `None` when
+/// the post or its thread is gone.
+pub(super) async fn post_subject(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<Value>, AppError> {
+    let Some(p) = post::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(thread) = thread::Entity::find_by_id(p.thread_id).one(db).await? else {
+        return Ok(None);
+    };
+    let mut data = json!({
+        "Post": {"id": p.id.to_string(), "date_created": misp_datetime(p.date_created),
+                 "date_modified": misp_datetime(p.date_modified), "user_id": p.user_id.to_string(),
+                 "contents": p.contents, "post_id": p.post_id.to_string(),
+                 "thread_id": p.thread_id.to_string()},
+        "Thread": thread_fields(&thread),
+    });
+    if let Some(ev) = thread_event(db, &thread).await? {
+        data["Event"] = super::events::event_row_document(db, &ev).await?["Event"].take();
+    }
+    Ok(Some(data))
 }
 
 async fn new_thread(

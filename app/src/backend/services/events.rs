@@ -753,28 +753,26 @@ pub async fn add_event(
         )),
     )
     .await?;
-    txn.commit().await?;
     let action = format!("events/add/{}", ev.id);
-    event_saved(state, actor, ev.id, &action);
-    let (event_id, elevated) = (ev.id, hooks::elevated(actor));
+    event_saved(&txn, state, actor, ev.id, &action).await?;
+    let new_event = hooks::Subject::FullEvent { id: ev.id };
     hooks::fire(
+        &txn,
         state,
         "event-after-save-new",
         action.clone(),
         actor,
-        move |state| async move {
-            match store::find_event(&state.db, &event_id.to_string()).await? {
-                Some(ev) => Ok(Some(event_document(&state, &elevated, &ev).await?)),
-                None => Ok(None),
-            }
-        },
-    );
+        new_event,
+    )
+    .await?;
     for id in saved_attributes {
-        attribute_saved(state, actor, id, &action);
+        attribute_saved(&txn, state, actor, id, &action).await?;
     }
     for id in saved_objects {
-        object_saved(state, actor, id, &action);
+        object_saved(&txn, state, actor, id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     view_event(state, actor, &ev.id.to_string()).await
 }
 
@@ -815,57 +813,65 @@ async fn before_event_save(
     }
 }
 
-/// `event-after-save` (non-blocking): the event row with `Orgc` and tags.
-fn event_saved(state: &AppState, actor: &Principal, event_id: i32, action: &str) {
+/// `event-after-save` (non-blocking): the event row with `Orgc` and tags. Queued in `txn`,
+/// the action's transaction (see [`hooks::fire`]).
+async fn event_saved(
+    txn: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    actor: &Principal,
+    event_id: i32,
+    action: &str,
+) -> Result<(), AppError> {
+    let subject = hooks::Subject::Event { id: event_id };
     hooks::fire(
+        txn,
         state,
         "event-after-save",
         action.to_owned(),
         actor,
-        move |state| async move {
-            match store::find_event(&state.db, &event_id.to_string()).await? {
-                Some(ev) => Ok(Some(event_row_document(&state.db, &ev).await?)),
-                None => Ok(None),
-            }
-        },
-    );
+        subject,
+    )
+    .await
 }
 
 /// `attribute-after-save` (non-blocking): the attribute inside its event (and object).
-pub(super) fn attribute_saved(
+async fn attribute_saved(
+    txn: &impl sea_orm::ConnectionTrait,
     state: &AppState,
     actor: &Principal,
     attribute_id: i32,
     action: &str,
-) {
+) -> Result<(), AppError> {
+    let subject = hooks::Subject::Attribute { id: attribute_id };
     hooks::fire(
+        txn,
         state,
         "attribute-after-save",
         action.to_owned(),
         actor,
-        move |state| async move {
-            match store::find_attribute(&state.db, &attribute_id.to_string()).await? {
-                Some(a) => attribute_document(&state.db, &a).await,
-                None => Ok(None),
-            }
-        },
-    );
+        subject,
+    )
+    .await
 }
 
 /// `object-after-save` (non-blocking): the object inside its event.
-fn object_saved(state: &AppState, actor: &Principal, object_id: i32, action: &str) {
+async fn object_saved(
+    txn: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    actor: &Principal,
+    object_id: i32,
+    action: &str,
+) -> Result<(), AppError> {
+    let subject = hooks::Subject::Object { id: object_id };
     hooks::fire(
+        txn,
         state,
         "object-after-save",
         action.to_owned(),
         actor,
-        move |state| async move {
-            match store::find_object(&state.db, &object_id.to_string()).await? {
-                Some(o) => object_in_event_document(&state.db, &o).await,
-                None => Ok(None),
-            }
-        },
-    );
+        subject,
+    )
+    .await
 }
 
 async fn insert_object(
@@ -1427,14 +1433,15 @@ pub async fn edit_event_with(
         }
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
-    txn.commit().await?;
-    event_saved(state, actor, ev.id, &action);
+    event_saved(&txn, state, actor, ev.id, &action).await?;
     for id in saved_attributes {
-        attribute_saved(state, actor, id, &action);
+        attribute_saved(&txn, state, actor, id, &action).await?;
     }
     for id in saved_objects {
-        object_saved(state, actor, id, &action);
+        object_saved(&txn, state, actor, id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     view_event(state, actor, &ev.id.to_string()).await
 }
 
@@ -1613,13 +1620,14 @@ pub async fn set_published(
         .change(event_diff(&ev, &updated)),
     )
     .await?;
-    txn.commit().await?;
     let action = format!(
         "events/{}/{}",
         if publish { "publish" } else { "unpublish" },
         ev.id
     );
-    event_saved(state, actor, ev.id, &action);
+    event_saved(&txn, state, actor, ev.id, &action).await?;
+    txn.commit().await?;
+    hooks::wake(state);
     if publish {
         super::zmq::event_published(state, actor, &updated);
     }
@@ -1696,11 +1704,12 @@ pub async fn add_attributes(
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
-    txn.commit().await?;
     let action = format!("attributes/add/{}", ev.id);
     for a in &saved {
-        attribute_saved(state, actor, a.id, &action);
+        attribute_saved(&txn, state, actor, a.id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     let tags = store::attribute_tags(&state.db, ev.id).await?;
     let rendered: Vec<Value> = saved
         .iter()
@@ -1819,13 +1828,10 @@ pub async fn edit_attribute(
     .await?;
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
+    let action = format!("attributes/edit/{}", saved.id);
+    attribute_saved(&txn, state, actor, saved.id, &action).await?;
     txn.commit().await?;
-    attribute_saved(
-        state,
-        actor,
-        saved.id,
-        &format!("attributes/edit/{}", saved.id),
-    );
+    hooks::wake(state);
     let tags = store::attribute_tags(&state.db, ev.id).await?;
     Ok(
         json!({"Attribute": attribute_json(&saved, tags.get(&saved.id).map_or(&[][..], Vec::as_slice))}),
@@ -1863,16 +1869,13 @@ pub async fn delete_attribute(
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
-    txn.commit().await?;
     // A soft delete saves the attribute (MISP fires on it); a hard delete leaves nothing.
     if !hard {
-        attribute_saved(
-            state,
-            actor,
-            attribute_id,
-            &format!("attributes/delete/{attribute_id}"),
-        );
+        let action = format!("attributes/delete/{attribute_id}");
+        attribute_saved(&txn, state, actor, attribute_id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     Ok(())
 }
 
@@ -1930,12 +1933,13 @@ pub async fn add_object(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
-    txn.commit().await?;
     let action = format!("objects/add/{}", ev.id);
-    object_saved(state, actor, saved.id, &action);
+    object_saved(&txn, state, actor, saved.id, &action).await?;
     for id in attribute_ids {
-        attribute_saved(state, actor, id, &action);
+        attribute_saved(&txn, state, actor, id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     Ok(out)
 }
 
@@ -2048,13 +2052,10 @@ pub async fn edit_object(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
+    let action = format!("objects/save/{}", saved.id);
+    object_saved(&txn, state, actor, saved.id, &action).await?;
     txn.commit().await?;
-    object_saved(
-        state,
-        actor,
-        saved.id,
-        &format!("objects/save/{}", saved.id),
-    );
+    hooks::wake(state);
     Ok(out)
 }
 
@@ -2086,10 +2087,12 @@ pub async fn delete_object(
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
-    txn.commit().await?;
     if !hard {
-        object_saved(state, actor, o.id, &format!("objects/delete/{}", o.id));
+        let action = format!("objects/delete/{}", o.id);
+        object_saved(&txn, state, actor, o.id, &action).await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     Ok(())
 }
 
@@ -2323,7 +2326,6 @@ pub async fn attach_tag(
         )
         .await?;
     }
-    txn.commit().await?;
     if changed {
         // `tag-attached-after-save`: the event (or the attribute in its event), with the raw
         // tag link the trigger's scope / locality / tag parameters are checked against.
@@ -2337,29 +2339,23 @@ pub async fn attach_tag(
             link["attribute_id"] = json!(a.to_string());
         }
         let action = format!("tags/attachTagToObject/{uuid}");
+        let subject = hooks::Subject::TagLink {
+            event_id,
+            attribute_id,
+            link,
+        };
         hooks::fire(
+            &txn,
             state,
             "tag-attached-after-save",
             action,
             actor,
-            move |state| async move {
-                let doc = match attribute_id {
-                    Some(a) => match store::find_attribute(&state.db, &a.to_string()).await? {
-                        Some(a) => attribute_document(&state.db, &a).await?,
-                        None => None,
-                    },
-                    None => match store::find_event(&state.db, &event_id.to_string()).await? {
-                        Some(ev) => Some(event_row_document(&state.db, &ev).await?),
-                        None => None,
-                    },
-                };
-                Ok(doc.map(|mut d| {
-                    d["Tag"] = link;
-                    d
-                }))
-            },
-        );
+            subject,
+        )
+        .await?;
     }
+    txn.commit().await?;
+    hooks::wake(state);
     let what = target.describe();
     let kind = if local { "Local" } else { "Global" };
     Ok(if changed {

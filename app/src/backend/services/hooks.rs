@@ -1,12 +1,16 @@
 //! Triggers fired by real actions (spec §3, §6.1).
 //!
 //! A blocking trigger runs inline through [`super::workflows::run_blocking_hook`] and can refuse
-//! the action. A non-blocking one goes through [`fire`]: the run is handed to a background task
-//! and the action answers at once. Either way, when no workflow listens on the trigger the hook
-//! costs one in-memory lookup ([`crate::backend::runtime::Listeners`]): no query, and the data is
-//! never built.
+//! the action. A non-blocking one goes through [`fire`]: a job naming the trigger and its
+//! [`Subject`] is queued in the action's own transaction (the action is saved with its job or
+//! neither is), and a worker of any server process builds the data from the stored rows and
+//! runs the workflow ([`run_trigger_job`]). Either way, when no workflow listens on the trigger
+//! the hook costs one in-memory lookup ([`crate::backend::runtime::Listeners`]): no query, and
+//! the data is never built.
 use std::future::Future;
 
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::backend::entities::{event, user};
@@ -32,38 +36,180 @@ pub fn elevated(actor: &Principal) -> Principal {
     p
 }
 
-/// Fires non-blocking `trigger_id`: when a workflow listens, `build` makes the data in a
-/// background task (after the action's transaction committed) and the workflow runs on it; the
-/// run lands in the run log with `action`. `build` answering `None` (the row is gone) skips it.
-pub fn fire<F, Fut>(
+/// What a non-blocking trigger's data is built from when its job runs: the stored row the
+/// action saved (read then, so the workflow sees it as committed), or the data itself.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "subject", rename_all = "kebab-case")]
+pub enum Subject {
+    /// The event row with `Orgc` and tags (`event-after-save`).
+    Event { id: i32 },
+    /// The whole event, as a site admin views it (`event-after-save-new`).
+    FullEvent { id: i32 },
+    /// The attribute inside its event and object (`attribute-after-save`, sightings).
+    Attribute { id: i32 },
+    /// The object inside its event (`object-after-save`).
+    Object { id: i32 },
+    /// The event (or the attribute in its event) with the raw tag link as `Tag`
+    /// (`tag-attached-after-save`).
+    TagLink {
+        event_id: i32,
+        attribute_id: Option<i32>,
+        link: Value,
+    },
+    /// The event row with `EventReport` = [the report] (`event-report-after-save`).
+    Report { id: i32 },
+    /// The proposal in MISP's shape (`shadow-attribute-after-save`).
+    Proposal { id: i32 },
+    /// `{Post, Thread, Event?}` (`post-after-save`).
+    Post { id: i32 },
+    /// The user's own fields, flat (`user-after-save`).
+    User { id: i32 },
+    /// The data as it is (`log-after-save`: the committed log row).
+    Data { data: Value },
+}
+
+impl Subject {
+    /// The trigger's data, `None` when the row is gone (the job then ends without a run).
+    async fn build(self, state: &AppState, actor: &Principal) -> Result<Option<Value>, AppError> {
+        use super::{discussion, events, proposals, reports};
+        use crate::backend::store::events as store;
+        Ok(match self {
+            Subject::Event { id } => match store::find_event(&state.db, &id.to_string()).await? {
+                Some(ev) => Some(events::event_row_document(&state.db, &ev).await?),
+                None => None,
+            },
+            Subject::FullEvent { id } => match store::find_event(&state.db, &id.to_string()).await?
+            {
+                Some(ev) => Some(full_event(state, actor, &ev).await?),
+                None => None,
+            },
+            Subject::Attribute { id } => {
+                match store::find_attribute(&state.db, &id.to_string()).await? {
+                    Some(a) => events::attribute_document(&state.db, &a).await?,
+                    None => None,
+                }
+            }
+            Subject::Object { id } => match store::find_object(&state.db, &id.to_string()).await? {
+                Some(o) => events::object_in_event_document(&state.db, &o).await?,
+                None => None,
+            },
+            Subject::TagLink {
+                event_id,
+                attribute_id,
+                link,
+            } => {
+                let doc = match attribute_id {
+                    Some(a) => match store::find_attribute(&state.db, &a.to_string()).await? {
+                        Some(a) => events::attribute_document(&state.db, &a).await?,
+                        None => None,
+                    },
+                    None => match store::find_event(&state.db, &event_id.to_string()).await? {
+                        Some(ev) => Some(events::event_row_document(&state.db, &ev).await?),
+                        None => None,
+                    },
+                };
+                doc.map(|mut d| {
+                    d["Tag"] = link;
+                    d
+                })
+            }
+            Subject::Report { id } => reports::report_subject(&state.db, id).await?,
+            Subject::Proposal { id } => proposals::proposal_subject(&state.db, id).await?,
+            Subject::Post { id } => discussion::post_subject(&state.db, id).await?,
+            Subject::User { id } => crate::backend::store::users::find_user(&state.db, id)
+                .await?
+                .map(|u| user_fields(&u)),
+            Subject::Data { data } => Some(data),
+        })
+    }
+}
+
+/// A queued run of a non-blocking trigger.
+#[derive(Debug, Serialize, Deserialize)]
+struct TriggerJob {
+    trigger: String,
+    /// What fired it (`events/add/12`, …), for the run log.
+    action: String,
+    /// Who acted (0: SYSTEM).
+    user_id: i32,
+    /// The chain depth of the action (the loop guard).
+    depth: u8,
+    #[serde(flatten)]
+    subject: Subject,
+}
+
+/// Fires non-blocking `trigger_id` on `subject` when a workflow listens: queues its job on
+/// `db`, the transaction of the action that fires it (so both are saved or neither is; call
+/// [`wake`] once it commits). The run lands in the run log with `action`.
+pub async fn fire(
+    db: &impl ConnectionTrait,
     state: &AppState,
     trigger_id: &'static str,
     action: String,
     actor: &Principal,
-    build: F,
-) where
-    F: FnOnce(AppState) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Option<Value>, AppError>> + Send + 'static,
-{
+    subject: Subject,
+) -> Result<(), AppError> {
     if !listens(state, trigger_id) || too_deep(state, trigger_id, &action, actor) {
-        return;
+        return Ok(());
     }
-    let state = state.clone();
-    let actor = actor.clone();
-    tokio::spawn(async move {
-        let data = match build(state.clone()).await {
-            Ok(Some(data)) => data,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(trigger = trigger_id, error = %e, "could not build the trigger's data");
-                return;
-            }
-        };
-        if let Err(e) = super::workflows::run_hook(&state, trigger_id, data, &action, &actor).await
-        {
-            tracing::warn!(trigger = trigger_id, error = %e, "background workflow run failed");
-        }
-    });
+    let payload = TriggerJob {
+        trigger: trigger_id.to_owned(),
+        action,
+        user_id: actor.user.id,
+        depth: actor.chain_depth,
+        subject,
+    };
+    let now = crate::backend::jobs::now_us();
+    crate::backend::store::jobs::enqueue(
+        db,
+        crate::backend::store::jobs::NewJob {
+            kind: crate::backend::jobs::KIND_TRIGGER.into(),
+            payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            max_attempts: state.workflows.max_job_attempts,
+            run_after: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Wakes this process's idle workers after a transaction that fired triggers committed (the
+/// others find the jobs at their next poll).
+pub fn wake(state: &AppState) {
+    state.workflows.job_wake.notify_waiters();
+}
+
+/// Runs a queued trigger job: the actor as stored now (SYSTEM when the user is gone), the data
+/// built from the subject, the workflow saved for the trigger. Answers the run's failure, so
+/// the job can be tried again.
+pub async fn run_trigger_job(
+    state: &AppState,
+    payload: &str,
+) -> Result<Result<(), String>, AppError> {
+    let job: TriggerJob = serde_json::from_str(payload)
+        .map_err(|e| AppError::Invalid(format!("unreadable trigger job: {e}")))?;
+    let found = if job.user_id > 0 {
+        super::auth::principal_for_user_id(&state.db, job.user_id).await?
+    } else {
+        None
+    };
+    let mut actor = match found {
+        Some(p) => p,
+        None => system_principal(state, 0).await?,
+    };
+    actor.chain_depth = job.depth;
+    let Some(data) = job.subject.build(state, &actor).await? else {
+        return Ok(Ok(()));
+    };
+    let report = super::workflows::run_hook(state, &job.trigger, data, &job.action, &actor).await?;
+    Ok(
+        match report.as_ref().and_then(super::workflows::job_error) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        },
+    )
 }
 
 /// Runs blocking `trigger_id` when a workflow listens, building its data only then; answers the
@@ -319,13 +465,21 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 }
             };
             let data = json!({"Log": super::audit::log_json(&row)});
-            fire(
+            let queued = fire(
+                &state.db,
                 &state,
                 "log-after-save",
                 format!("logs/{}", row.id),
                 &actor,
-                move |_| async move { Ok(Some(data)) },
-            );
+                Subject::Data { data },
+            )
+            .await;
+            match queued {
+                Ok(()) => wake(&state),
+                Err(e) => {
+                    tracing::warn!(error = %e, log = row.id, "log-after-save: could not queue the run")
+                }
+            }
         }
         cursor = Some(next);
         gaps.retain(|_, seen| seen.elapsed() < LOG_GAP_WAIT);

@@ -173,24 +173,30 @@ async fn store_proposal(
         Entry::new("ShadowAttribute", saved.id, "add", proposal_title(&saved)),
     )
     .await?;
-    txn.commit().await?;
-    let proposal_id = saved.id;
+    let subject = super::hooks::Subject::Proposal { id: saved.id };
     super::hooks::fire(
+        &txn,
         state,
         "shadow-attribute-after-save",
         action,
         actor,
-        move |state| async move {
-            match shadow_attribute::Entity::find_by_id(proposal_id)
-                .one(&state.db)
-                .await?
-            {
-                Some(p) => Ok(Some(proposal_document(&state.db, &p).await?)),
-                None => Ok(None),
-            }
-        },
-    );
+        subject,
+    )
+    .await?;
+    txn.commit().await?;
+    super::hooks::wake(state);
     Ok(saved)
+}
+
+/// The data of `shadow-attribute-after-save` for stored proposal `id`; `None` when it is gone.
+pub(super) async fn proposal_subject(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<Value>, AppError> {
+    match shadow_attribute::Entity::find_by_id(id).one(db).await? {
+        Some(p) => Ok(Some(proposal_document(db, &p).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The data of the proposal triggers (spec §3): a change or deletion sits in its target

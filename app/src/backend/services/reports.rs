@@ -156,29 +156,14 @@ pub async fn add_sighting(
         )
         .await?;
     }
-    txn.commit().await?;
     // `sighting-after-save`: the sighted attribute in its event.
     for s in &saved {
-        let attribute_id = s.attribute_id;
-        let action = format!("sightings/add/{attribute_id}");
-        super::hooks::fire(
-            state,
-            "sighting-after-save",
-            action,
-            actor,
-            move |state| async move {
-                match crate::backend::store::events::find_attribute(
-                    &state.db,
-                    &attribute_id.to_string(),
-                )
-                .await?
-                {
-                    Some(a) => super::events::attribute_document(&state.db, &a).await,
-                    None => Ok(None),
-                }
-            },
-        );
+        let action = format!("sightings/add/{}", s.attribute_id);
+        let subject = super::hooks::Subject::Attribute { id: s.attribute_id };
+        super::hooks::fire(&txn, state, "sighting-after-save", action, actor, subject).await?;
     }
+    txn.commit().await?;
+    super::hooks::wake(state);
     Ok(saved
         .iter()
         .map(|s| sighting_json(s, Some(&actor.org)))
@@ -337,8 +322,9 @@ pub async fn add_report(
         Entry::new("EventReport", saved.id, "add", report_title(&saved)),
     )
     .await?;
+    report_saved(&txn, state, actor, saved.id, "eventReports/save").await?;
     txn.commit().await?;
-    report_saved(state, actor, saved.id, "eventReports/save");
+    super::hooks::wake(state);
     Ok(json!({"EventReport": report_json(&saved)}))
 }
 
@@ -421,8 +407,9 @@ pub async fn edit_report(
         ])),
     )
     .await?;
+    report_saved(&txn, state, actor, saved.id, "eventReports/save").await?;
     txn.commit().await?;
-    report_saved(state, actor, saved.id, "eventReports/save");
+    super::hooks::wake(state);
     Ok(json!({"EventReport": report_json(&saved)}))
 }
 
@@ -459,39 +446,51 @@ pub async fn delete_report(
         active.update(&txn).await?;
     }
     crate::backend::store::events::touch_event(&txn, ev.id, ts).await?;
-    txn.commit().await?;
     if !hard {
-        report_saved(state, actor, report_id, "eventReports/delete");
+        report_saved(&txn, state, actor, report_id, "eventReports/delete").await?;
     }
+    txn.commit().await?;
+    super::hooks::wake(state);
     Ok(())
 }
 
-/// `event-report-after-save` (non-blocking): the event row with `EventReport` = [the report].
-fn report_saved(state: &AppState, actor: &Principal, report_id: i32, action: &str) {
+/// `event-report-after-save` (non-blocking), queued in `txn` (see [`super::hooks::fire`]).
+async fn report_saved(
+    txn: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    actor: &Principal,
+    report_id: i32,
+    action: &str,
+) -> Result<(), AppError> {
     let action = format!("{action}/{report_id}");
+    let subject = super::hooks::Subject::Report { id: report_id };
     super::hooks::fire(
+        txn,
         state,
         "event-report-after-save",
         action,
         actor,
-        move |state| async move {
-            let Some(r) = event_report::Entity::find_by_id(report_id)
-                .one(&state.db)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let Some(ev) =
-                crate::backend::store::events::find_event(&state.db, &r.event_id.to_string())
-                    .await?
-            else {
-                return Ok(None);
-            };
-            let mut doc = super::events::event_row_document(&state.db, &ev).await?;
-            doc["Event"]["EventReport"] = json!([report_json(&r)]);
-            Ok(Some(doc))
-        },
-    );
+        subject,
+    )
+    .await
+}
+
+/// The data of `event-report-after-save`: the event row with `EventReport` = [the report];
+/// `None` when the report or its event is gone.
+pub(super) async fn report_subject(
+    db: &impl sea_orm::ConnectionTrait,
+    report_id: i32,
+) -> Result<Option<Value>, AppError> {
+    let Some(r) = event_report::Entity::find_by_id(report_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(ev) = crate::backend::store::events::find_event(db, &r.event_id.to_string()).await?
+    else {
+        return Ok(None);
+    };
+    let mut doc = super::events::event_row_document(db, &ev).await?;
+    doc["Event"]["EventReport"] = json!([report_json(&r)]);
+    Ok(Some(doc))
 }
 
 /// Whether `hard` in a path means a hard delete.

@@ -961,6 +961,8 @@ async fn execute_and_record(
     action: &str,
 ) -> Result<(RunReport, i64), AppError> {
     let timer = RunTimer::start();
+    // The run of a queued job records the job's end with itself.
+    let end = crate::backend::jobs::take_attempt_end();
     // Modules that act on the store do so as SYSTEM, one step down the chain (loop guard).
     let context = crate::backend::modules::RunContext::new(state.clone(), actor.chain_depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
@@ -984,7 +986,7 @@ async fn execute_and_record(
         })
         .await;
     let meta = timer.meta(actor.user.id, action);
-    let run_id = record_run(state, model, meta, &report, captured).await?;
+    let run_id = record_run(state, model, meta, &report, captured, end).await?;
     Ok((report, run_id))
 }
 
@@ -1241,7 +1243,9 @@ async fn record_run(
     meta: RunMeta<'_>,
     report: &RunReport,
     captured: Vec<crate::backend::runtime::CapturedNode>,
+    end: Option<crate::backend::jobs::PendingEnd>,
 ) -> Result<i64, AppError> {
+    let end = end.map(|e| e.finish(job_error(report)));
     let mut captured = captured.into_iter().peekable();
     let nodes = report
         .nodes
@@ -1278,9 +1282,24 @@ async fn record_run(
                 walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
             },
             nodes,
+            end,
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Not a store failure: the job runs (and is logged) elsewhere.
+            sea_orm::DbErr::Custom(m) if m.starts_with(crate::backend::run_writer::LOST_JOB) => {
+                AppError::Conflict(m)
+            }
+            e => e.into(),
+        })?;
     Ok(id)
+}
+
+/// Why the queued job a run belongs to failed: the run's errors, unless a `stop-execution`
+/// node stopped it (a stop is the workflow's decision, not a failure to retry).
+pub(crate) fn job_error(report: &RunReport) -> Option<String> {
+    (report.outcome != engine::Outcome::Blocked && !report.errors.is_empty())
+        .then(|| report.errors.join(" "))
 }
 
 /// MISP's `{success, outcome}` plus the walk result, per-node results and the run-log id.
@@ -1452,6 +1471,7 @@ pub async fn run_concurrent_job(
         errors: v.messages(),
     })?;
     let timer = RunTimer::start();
+    let end = crate::backend::jobs::take_attempt_end();
     let context = crate::backend::modules::RunContext::new(state.clone(), depth);
     let extension: Option<&(dyn std::any::Any + Send + Sync)> = Some(&context);
     let report = crate::backend::jobs::CHAIN_DEPTH
@@ -1461,11 +1481,10 @@ pub async fn run_concurrent_job(
         )
         .await;
     let meta = timer.meta(0, crate::backend::jobs::KIND_CONCURRENT);
-    record_run(state, &model, meta, &report, Vec::new()).await?;
+    record_run(state, &model, meta, &report, Vec::new(), end).await?;
     // Any error (a sink that did not answer, a failed node) makes the attempt a failure.
-    Ok(if report.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(report.errors.join(" "))
+    Ok(match job_error(&report) {
+        None => Ok(()),
+        Some(error) => Err(error),
     })
 }

@@ -255,8 +255,106 @@ pub async fn discard(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> 
         == 1)
 }
 
-/// Deletes done jobs last changed before `before` (housekeeping; the run log keeps the runs).
+/// How an attempt of a claimed job ended, recorded in the same transaction as its run (so the
+/// run log holds the run exactly when the job is no longer running).
+#[derive(Clone, Debug)]
+pub struct JobEnd {
+    pub job: Model,
+    pub worker: String,
+    /// `None` when the attempt succeeded, else its error.
+    pub error: Option<String>,
+    /// Whether the failure is transient (worth another attempt).
+    pub retry: bool,
+    pub backoff_base_us: i64,
+}
+
+/// Records `end`: the job's new state, or `None` when the job is no longer the worker's (its
+/// lease passed and another worker claimed it).
+pub async fn end(
+    db: &impl ConnectionTrait,
+    end: &JobEnd,
+    now: i64,
+) -> Result<Option<&'static str>, DbErr> {
+    match &end.error {
+        None => Ok(complete(db, end.job.id, &end.worker, now)
+            .await?
+            .then_some(DONE)),
+        Some(error) => {
+            fail(
+                db,
+                &end.job,
+                &end.worker,
+                error,
+                end.retry,
+                end.backoff_base_us,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+/// Notes that the job of `job_key` applied the store edit `scope` (call in the edit's
+/// transaction). Noting it again changes nothing.
+pub async fn record_effect(
+    db: &impl ConnectionTrait,
+    job_key: &str,
+    scope: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    use crate::backend::entities::workflow_job_effect as effect;
+    let row = effect::ActiveModel {
+        job_key: Set(job_key.to_owned()),
+        scope: Set(scope.to_owned()),
+        created_at: Set(now),
+    };
+    effect::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                effect::Column::JobKey,
+                effect::Column::Scope,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether an earlier attempt of the job of `job_key` applied the store edit `scope`.
+pub async fn effect_applied(
+    db: &impl ConnectionTrait,
+    job_key: &str,
+    scope: &str,
+) -> Result<bool, DbErr> {
+    use crate::backend::entities::workflow_job_effect as effect;
+    Ok(
+        effect::Entity::find_by_id((job_key.to_owned(), scope.to_owned()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Deletes done jobs last changed before `before`, with their edit ledger (housekeeping; the
+/// run log keeps the runs).
 pub async fn purge_done(db: &impl ConnectionTrait, before: i64) -> Result<u64, DbErr> {
+    use crate::backend::entities::workflow_job_effect as effect;
+    use sea_orm::sea_query::Query;
+    effect::Entity::delete_many()
+        .filter(
+            effect::Column::JobKey.in_subquery(
+                Query::select()
+                    .column(Column::IdempotencyKey)
+                    .from(Entity)
+                    .and_where(Column::Status.eq(DONE))
+                    .and_where(Column::UpdatedAt.lt(before))
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await?;
     Ok(Entity::delete_many()
         .filter(Column::Status.eq(DONE))
         .filter(Column::UpdatedAt.lt(before))
