@@ -34,7 +34,7 @@ enum Write {
         run: runs::NewRun,
         nodes: Vec<runs::NewRunNode>,
         /// The end of the job attempt the run belongs to, recorded in the same transaction.
-        end: Option<jobs::JobEnd>,
+        end: Option<Box<jobs::JobEnd>>,
         done: oneshot::Sender<Result<i64, String>>,
     },
 }
@@ -87,7 +87,7 @@ impl RunWriter {
             .send(Write::Run {
                 run,
                 nodes,
-                end,
+                end: end.map(Box::new),
                 done,
             })
             .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?;
@@ -120,7 +120,7 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
         }
         let mut ids = Vec::with_capacity(pending.len());
         for (run, nodes, end, _) in &pending {
-            ids.push(insert(&txn, run, nodes, end.as_ref()).await?);
+            ids.push(insert(&txn, run, nodes, end.as_deref()).await?);
         }
         txn.commit().await?;
         Ok::<_, DbErr>(ids)
@@ -151,7 +151,7 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
             for (run, nodes, end, done) in pending {
                 let alone = async {
                     let txn = db.begin().await?;
-                    let id = insert(&txn, &run, &nodes, end.as_ref()).await?;
+                    let id = insert(&txn, &run, &nodes, end.as_deref()).await?;
                     txn.commit().await?;
                     Ok::<_, DbErr>(id)
                 };
