@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # folder (default ../shared/bench); extra options go to compare.sh through BENCH_ARGS.
 BENCH_HARNESS ?= $(CURDIR)/../shared/bench
 
-.PHONY: bench bench-ui run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
+.PHONY: bench soak drain bench-ui run test tools wasm-opt e2e-deps pymisp-deps misp-modules-deps build-debug build-release unit e2e pymisp fmt lint clean
 
 # Settings from .env (see .env.example) are read by the shell, so `$`, `#` and quotes in values
 # mean what they mean in a shell file, not what make would make of them.
@@ -101,6 +101,24 @@ bench:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	cargo build --release -p server
 	BENCH_HARNESS=$(BENCH_HARNESS) server/benches/gate/run.sh $(BENCH_ARGS)
+
+# Ten minutes of mixed MISP actions against a release server with workflows listening
+# (loopback only): fails on any error, a job left unfinished or dead, or growing memory.
+SOAK_ARGS ?= --minutes 10 --clients 4
+soak:
+	cargo build --release -p server
+	python3 server/benches/soak/soak.py $(SOAK_ARGS)
+
+# Draining 10,000 queued jobs with one, then two release server processes (loopback webhook
+# sink answering in DRAIN_SINK_MS); prints jobs/s. PostgreSQL too when
+# FLOWGATE_TEST_POSTGRES_URL is set.
+DRAIN_SINK_MS ?= 50
+DRAIN_WORKERS ?= 8
+drain:
+	cargo build --release -p server
+	FLOWGATE_TEST_SERVER_BIN=$(CURDIR)/target/release/server FLOWGATE_TEST_SINK_MS=$(DRAIN_SINK_MS) \
+	  FLOWGATE_TEST_DRAIN_WORKERS=$(DRAIN_WORKERS) \
+	  cargo test --release -p server --test processes two_processes -- --nocapture
 
 # The editor's opening time on a 200-node workflow (release build, Debian Chromium); prints figures.
 bench-ui: tools wasm-opt e2e-deps

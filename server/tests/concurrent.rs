@@ -13,66 +13,26 @@ use app::backend::store::jobs;
 use common::{allow_loopback_webhooks, for_each_backend, install_workflow, ok, post, ADMIN_KEY};
 use serde_json::{json, Value};
 
-/// A webhook sink on a free loopback port that answers `failure` to the first `failures` calls,
-/// 200 after; answers its port, its call counter and the `Idempotency-Key` of each call.
+const UNAVAILABLE: axum::http::StatusCode = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+
+/// A sink that answers `failure` to the first `failures` calls at once, 200 after.
 async fn sink(
     failures: usize,
     failure: axum::http::StatusCode,
 ) -> (u16, Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
-    let (counted, seen) = (calls.clone(), keys.clone());
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap| {
-            let (counted, seen) = (counted.clone(), seen.clone());
-            async move {
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                seen.lock().unwrap().push(key);
-                let n = counted.fetch_add(1, Ordering::SeqCst);
-                if n < failures {
-                    failure
-                } else {
-                    axum::http::StatusCode::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (port, calls, keys)
+    let sink = common::hook_sink(Duration::ZERO, failures, failure).await;
+    (sink.port, sink.calls, sink.keys)
 }
-
-const UNAVAILABLE: axum::http::StatusCode = axum::http::StatusCode::SERVICE_UNAVAILABLE;
 
 /// event-publish → concurrent-task → webhook to the sink.
 fn graph(port: u16) -> Value {
-    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
-    json!({
-        "1": {"id": 1, "name": "Event Publish", "class": "block-type-trigger", "typenode": false,
-              "data": {"id": "event-publish", "name": "Event Publish", "module_type": "trigger", "indexed_params": []},
-              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
-              "pos_x": 0, "pos_y": 0},
-        "2": {"id": 2, "name": "Concurrent Task", "class": "block-type-concurrent block-type-logic", "typenode": false,
-              "data": {"id": "concurrent-task", "name": "Concurrent Task", "module_type": "logic",
-                       "multiple_output_connection": true, "indexed_params": {}, "saved_filters": filters},
-              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
-              "outputs": {"output_1": {"connections": [{"node": "3", "output": "input_1"}]}},
-              "pos_x": 300, "pos_y": 0},
-        "3": {"id": 3, "name": "Webhook", "class": "block-type-default", "typenode": false,
-              "data": {"id": "webhook", "name": "Webhook", "module_type": "action",
-                       "indexed_params": {"url": format!("http://127.0.0.1:{port}/hook"), "content_type": "json",
-                                          "request_method": "post", "self_signed": "deny", "headers": "", "payload": ""},
-                       "saved_filters": filters},
-              "inputs": {"input_1": {"connections": [{"node": "2", "input": "output_1"}]}},
-              "outputs": {"output_1": {"connections": []}},
-              "pos_x": 600, "pos_y": 0}
-    })
+    common::chain(
+        "event-publish",
+        &[
+            ("concurrent-task", "logic", json!({})),
+            ("webhook", "action", common::webhook_to(port)),
+        ],
+    )
 }
 
 fn fast() -> JobOptions {
@@ -286,16 +246,9 @@ async fn a_shutdown_lets_running_jobs_finish_and_gives_back_the_others() {
         app.stop_workers().await;
         allow_loopback_webhooks(&app).await;
         // A sink that takes a second to answer.
-        let app_router = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(|| async {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                axum::http::StatusCode::OK
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move { axum::serve(listener, app_router).await.ok() });
+        let port = common::hook_sink(Duration::from_secs(1), 0, UNAVAILABLE)
+            .await
+            .port;
         let id = install_workflow(&app, "event-publish", graph(port)).await;
         for n in 0..3 {
             ok(post(

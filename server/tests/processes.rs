@@ -5,6 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use common::{for_each_backend, ADMIN_KEY};
 use serde_json::{json, Value};
 
@@ -32,7 +33,10 @@ async fn start_with(database_url: &str, logs: &std::path::Path, env: &[(&str, &s
         .local_addr()
         .unwrap()
         .port();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+    // `FLOWGATE_TEST_SERVER_BIN` runs another build (`make drain` runs the release one).
+    let bin = std::env::var("FLOWGATE_TEST_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned());
+    let child = tokio::process::Command::new(bin)
         .env("FLOWGATE_DATABASE_URL", database_url)
         .env("FLOWGATE_ADDR", format!("127.0.0.1:{port}"))
         .env("FLOWGATE_LOG_DIR", logs)
@@ -153,39 +157,19 @@ async fn a_save_on_one_process_reaches_the_other_within_a_second() {
 
 /// `attribute-after-save` → set the attribute's comment: one store edit per run.
 fn comment_graph() -> Value {
-    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
-    json!({
-        "1": {"id": 1, "name": "Attribute After Save", "class": "block-type-trigger", "typenode": false,
-              "data": {"id": "attribute-after-save", "name": "Attribute After Save", "module_type": "trigger", "indexed_params": []},
-              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
-              "pos_x": 0, "pos_y": 0},
-        "2": {"id": 2, "name": "Attribute comment operation", "class": "block-type-default", "typenode": false,
-              "data": {"id": "Module_attribute_comment_operation", "name": "Attribute comment operation",
-                       "module_type": "action", "indexed_params": {"comment": "seen by the workflow"},
-                       "saved_filters": filters},
-              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
-              "outputs": {"output_1": {"connections": []}},
-              "pos_x": 300, "pos_y": 0}
-    })
+    common::chain(
+        "attribute-after-save",
+        &[(
+            "Module_attribute_comment_operation",
+            "action",
+            json!({"comment": "seen by the workflow"}),
+        )],
+    )
 }
 
-/// `attribute-after-save` → webhook to the sink on `port`.
-fn webhook_graph(port: u16) -> Value {
-    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
-    json!({
-        "1": {"id": 1, "name": "Attribute After Save", "class": "block-type-trigger", "typenode": false,
-              "data": {"id": "attribute-after-save", "name": "Attribute After Save", "module_type": "trigger", "indexed_params": []},
-              "inputs": [], "outputs": {"output_1": {"connections": [{"node": "2", "output": "input_1"}]}},
-              "pos_x": 0, "pos_y": 0},
-        "2": {"id": 2, "name": "Webhook", "class": "block-type-default", "typenode": false,
-              "data": {"id": "webhook", "name": "Webhook", "module_type": "action",
-                       "indexed_params": {"url": format!("http://127.0.0.1:{port}/hook"), "content_type": "json",
-                                          "request_method": "post", "self_signed": "deny", "headers": "", "payload": ""},
-                       "saved_filters": filters},
-              "inputs": {"input_1": {"connections": [{"node": "1", "input": "output_1"}]}},
-              "outputs": {"output_1": {"connections": []}},
-              "pos_x": 300, "pos_y": 0}
-    })
+/// `trigger` → webhook to the sink on `port`.
+fn webhook_graph(trigger: &str, port: u16) -> Value {
+    common::chain(trigger, &[("webhook", "action", common::webhook_to(port))])
 }
 
 /// An event to hang attributes on; answers its id.
@@ -336,42 +320,24 @@ async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
     .await;
 }
 
-/// A webhook sink that answers after `delay`, keeping the `Idempotency-Key` of every call.
-async fn slow_sink(delay: Duration) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let keys: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-    let seen = keys.clone();
-    let router = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap| {
-            let seen = seen.clone();
-            async move {
-                tokio::time::sleep(delay).await;
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                seen.lock().unwrap().push(key);
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
-    (port, keys)
-}
-
-/// Starts `processes` worker processes, waits until `total` jobs are done (the last [`PHASE`]
-/// of them queued for this drain); answers jobs per second from the processes' start.
-async fn drain(app: &common::TestApp, processes: usize, total: u64, logs: &std::path::Path) -> f64 {
-    let env = [("FLOWGATE_WORKERS", "8")];
+/// Starts `processes` processes of `workers` workers each, waits until `total` jobs are done
+/// (the last [`PHASE`] of them queued for this drain); answers jobs per second from the
+/// processes' start.
+async fn drain(
+    app: &common::TestApp,
+    processes: usize,
+    workers: u64,
+    total: u64,
+    logs: &std::path::Path,
+) -> f64 {
+    let workers = workers.to_string();
+    let env = [("FLOWGATE_WORKERS", workers.as_str())];
     let mut started = Vec::new();
     for _ in 0..processes {
         started.push(start_with(&app.database_url, logs, &env).await);
     }
     let clock = Instant::now();
-    wait_done(&app.db, total, Duration::from_secs(600)).await;
+    wait_done(&app.db, total, Duration::from_secs(900)).await;
     let rate = PHASE as f64 / clock.elapsed().as_secs_f64();
     drop(started);
     rate
@@ -380,34 +346,125 @@ async fn drain(app: &common::TestApp, processes: usize, total: u64, logs: &std::
 /// Jobs queued for each drain.
 const PHASE: u64 = 10_000;
 
+/// A number from the environment, or `default`.
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `FLOWGATE_TEST_SINK_MS` (the sink's answer time, default 5) and `FLOWGATE_TEST_DRAIN_WORKERS`
+/// (workers a process, default 8) shape the drain; `make drain` sets them for the README's figures.
 #[tokio::test]
 async fn two_processes_drain_ten_thousand_jobs_each_once() {
     for_each_backend(|mut app| async move {
         app.stop_workers().await;
         common::allow_loopback_webhooks(&app).await;
-        // Each delivery takes 5 ms at the sink, as a remote receiver would.
-        let (port, keys) = slow_sink(Duration::from_millis(5)).await;
-        common::install_workflow(&app, "attribute-after-save", webhook_graph(port)).await;
+        // Each delivery takes a while at the sink, as a remote receiver would.
+        let sink_ms = knob("FLOWGATE_TEST_SINK_MS", 5);
+        let workers = knob("FLOWGATE_TEST_DRAIN_WORKERS", 8);
+        let sink = common::hook_sink(Duration::from_millis(sink_ms), 0, StatusCode::OK).await;
+        let graph = webhook_graph("attribute-after-save", sink.port);
+        common::install_workflow(&app, "attribute-after-save", graph).await;
         let event_id = new_event(&app, "drain").await;
         let logs = tempfile::tempdir().unwrap();
 
         add_attributes(&app, &event_id, 0, PHASE as usize).await;
-        let one = drain(&app, 1, PHASE, logs.path()).await;
+        let one = drain(&app, 1, workers, PHASE, logs.path()).await;
         add_attributes(&app, &event_id, PHASE as usize, PHASE as usize).await;
-        let two = drain(&app, 2, 2 * PHASE, logs.path()).await;
+        let two = drain(&app, 2, workers, 2 * PHASE, logs.path()).await;
         eprintln!(
-            "drain of {PHASE} jobs on {}: one process {one:.0} jobs/s, two processes {two:.0} jobs/s ({:.2}x)",
+            "drain of {PHASE} jobs on {} ({workers} workers a process, sink {sink_ms} ms): \
+             one process {one:.0} jobs/s, two processes {two:.0} jobs/s ({:.2}x)",
             app.database_url.split(':').next().unwrap_or_default(),
             two / one
         );
 
         // Every job ran once: one delivery each, each with its own key.
-        let keys = keys.lock().unwrap().clone();
+        let keys = sink.keys.lock().unwrap().clone();
         let mut distinct = keys.clone();
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!((keys.len(), distinct.len()), (20_000, 20_000));
         assert_eq!(job_counts(&app.db).await.get("done"), Some(&20_000));
+    })
+    .await;
+}
+
+/// `log-after-save`: every process follows the audit log, yet each row is run once; a process
+/// that starts after all were down picks up the rows written meanwhile.
+#[tokio::test]
+async fn log_rows_run_once_across_processes_and_after_a_restart() {
+    for_each_backend(|mut app| async move {
+        use app::backend::entities::log;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        app.stop_workers().await;
+        app.stop_log_follower();
+        common::allow_loopback_webhooks(&app).await;
+        let sink = common::hook_sink(Duration::ZERO, 0, StatusCode::OK).await;
+        common::install_workflow(
+            &app,
+            "log-after-save",
+            webhook_graph("log-after-save", sink.port),
+        )
+        .await;
+        let rows_after = |from: i32| {
+            let db = app.db.clone();
+            async move {
+                log::Entity::find()
+                    .filter(log::Column::Id.gt(from))
+                    .filter(log::Column::Model.is_not_in(["Log", "Workflow"]))
+                    .count(&db)
+                    .await
+                    .unwrap()
+            }
+        };
+        let newest = || {
+            let db = app.db.clone();
+            async move {
+                use sea_orm::QueryOrder;
+                log::Entity::find()
+                    .order_by_desc(log::Column::Id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .map_or(0, |l| l.id)
+            }
+        };
+
+        let env = [("FLOWGATE_WORKERS", "2")];
+        let logs = tempfile::tempdir().unwrap();
+        let a = start_with(&app.database_url, logs.path(), &env).await;
+        let b = start_with(&app.database_url, logs.path(), &env).await;
+        // Both followers have placed their cursor (they look every 250 ms).
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let from = newest().await;
+        for n in 0..10 {
+            new_event(&app, &format!("logged {n}")).await;
+        }
+        let first = rows_after(from).await;
+        assert!(first >= 10, "{first} log rows");
+        wait_done(&app.db, first, Duration::from_secs(60)).await;
+
+        // All down; rows written meanwhile run when a process starts again.
+        a.kill().await;
+        b.kill().await;
+        for n in 0..5 {
+            new_event(&app, &format!("while down {n}")).await;
+        }
+        let all = rows_after(from).await;
+        let c = start_with(&app.database_url, logs.path(), &env).await;
+        wait_done(&app.db, all, Duration::from_secs(60)).await;
+        // A few more looks of the follower: nothing runs twice.
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let keys = sink.keys.lock().unwrap().clone();
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!((keys.len(), distinct.len()), (all as usize, all as usize));
+        assert_eq!(job_counts(&app.db).await.get("done"), Some(&all));
+        drop(c);
     })
     .await;
 }

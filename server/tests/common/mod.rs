@@ -32,6 +32,8 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
     /// The job workers, as a server process runs them (see [`test_workers`]).
     workers: Option<app::backend::jobs::Workers>,
+    /// The `log-after-save` follower, as a server process runs it.
+    log_follower: Option<AbortOnDrop>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -120,9 +122,14 @@ impl TestApp {
         }
     }
 
+    /// Stops the harness's `log-after-save` follower (for tests that run their own processes).
+    pub fn stop_log_follower(&mut self) {
+        self.log_follower = None;
+    }
+
     /// Serves a second router on the same database: a restarted (or second) server process.
     pub async fn restart(&self) -> SocketAddr {
-        let (addr, _handle, _) = serve(
+        let (addr, handle, _, follower) = serve(
             self.db.clone(),
             RouterOptions {
                 cookie_secure: false,
@@ -131,6 +138,11 @@ impl TestApp {
             },
         )
         .await;
+        // The second server's log follower runs as long as it does.
+        tokio::spawn(async move {
+            let _follower = follower;
+            handle.await.ok();
+        });
         addr
     }
 }
@@ -156,10 +168,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Serves the router on a free loopback port; answers its address, the server task, the state
+/// and the `log-after-save` follower (which stops when dropped).
 async fn serve(
     db: DatabaseConnection,
     options: RouterOptions,
-) -> (SocketAddr, tokio::task::JoinHandle<()>, AppState) {
+) -> (
+    SocketAddr,
+    tokio::task::JoinHandle<()>,
+    AppState,
+    AbortOnDrop,
+) {
     let workflows = app::backend::runtime::WorkflowRuntime::start(&db, Default::default())
         .await
         .unwrap();
@@ -175,8 +194,6 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
-        // The log follower stops with the server.
-        let _follower = AbortOnDrop(log_hook);
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -184,7 +201,7 @@ async fn serve(
         .await
         .unwrap();
     });
-    (addr, handle, state)
+    (addr, handle, state, AbortOnDrop(log_hook))
 }
 
 pub fn seed() -> AdminSeed {
@@ -277,7 +294,7 @@ pub async fn spawn_on(
         .try_init();
     let db = server::db::connect_and_migrate(&url).await.unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
-    let (addr, server, state) = serve(db.clone(), options).await;
+    let (addr, server, state, log_follower) = serve(db.clone(), options).await;
     let workers = app::backend::jobs::Workers::start(state.clone(), test_workers());
     TestApp {
         addr,
@@ -290,6 +307,7 @@ pub async fn spawn_on(
             .unwrap(),
         server,
         workers: Some(workers),
+        log_follower: Some(log_follower),
         _tempdir: dir,
     }
 }
@@ -491,4 +509,98 @@ pub async fn allow_loopback_webhooks(app: &TestApp) {
     )
     .await)
     .await;
+}
+
+/// A workflow graph: the trigger `trigger_id`, then `modules` (module id, `module_type`,
+/// `indexed_params`) in a chain, each one's first output wired to the next one's input.
+pub fn chain(trigger_id: &str, modules: &[(&str, &str, Value)]) -> Value {
+    use serde_json::json;
+    let filters = json!({"selector": "", "value": "", "operator": "", "path": ""});
+    let mut graph = serde_json::Map::new();
+    graph.insert(
+        "1".into(),
+        json!({"id": 1, "name": trigger_id, "class": "block-type-trigger", "typenode": false,
+               "data": {"id": trigger_id, "name": trigger_id, "module_type": "trigger", "indexed_params": []},
+               "inputs": [], "outputs": {"output_1": {"connections": []}}, "pos_x": 0, "pos_y": 0}),
+    );
+    for (i, (module_id, module_type, params)) in modules.iter().enumerate() {
+        let (n, prev) = (i + 2, (i + 1).to_string());
+        graph[&prev]["outputs"]["output_1"]["connections"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"node": n.to_string(), "output": "input_1"}));
+        let concurrent = *module_id == "concurrent-task";
+        let class = match *module_type {
+            _ if concurrent => "block-type-concurrent block-type-logic",
+            "logic" => "block-type-if block-type-logic",
+            _ => "block-type-default",
+        };
+        let mut data = json!({"id": module_id, "name": module_id, "module_type": module_type,
+                              "indexed_params": params, "saved_filters": filters});
+        if concurrent {
+            data["multiple_output_connection"] = true.into();
+        }
+        graph.insert(
+            n.to_string(),
+            json!({"id": n, "name": module_id, "class": class, "typenode": false, "data": data,
+                   "inputs": {"input_1": {"connections": [{"node": prev, "input": "output_1"}]}},
+                   "outputs": {"output_1": {"connections": []}}, "pos_x": 300 * (n - 1), "pos_y": 0}),
+        );
+    }
+    Value::Object(graph)
+}
+
+/// The `webhook` module's parameters: a JSON POST to `/hook` on the loopback `port`.
+pub fn webhook_to(port: u16) -> Value {
+    serde_json::json!({"url": format!("http://127.0.0.1:{port}/hook"), "content_type": "json",
+                       "request_method": "post", "self_signed": "deny", "headers": "", "payload": ""})
+}
+
+/// A webhook sink on a free loopback port (see [`hook_sink`]).
+pub struct HookSink {
+    pub port: u16,
+    /// Calls so far.
+    pub calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The `Idempotency-Key` of each call, in order.
+    pub keys: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// A webhook sink on `/hook` that answers after `delay`: `failure` to the first `failures`
+/// calls, 200 after.
+pub async fn hook_sink(
+    delay: std::time::Duration,
+    failures: usize,
+    failure: axum::http::StatusCode,
+) -> HookSink {
+    use std::sync::atomic::Ordering;
+    let sink = HookSink {
+        port: 0,
+        calls: Default::default(),
+        keys: Default::default(),
+    };
+    let (counted, seen) = (sink.calls.clone(), sink.keys.clone());
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let (counted, seen) = (counted.clone(), seen.clone());
+            async move {
+                tokio::time::sleep(delay).await;
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(key);
+                if counted.fetch_add(1, Ordering::SeqCst) < failures {
+                    failure
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    HookSink { port, ..sink }
 }

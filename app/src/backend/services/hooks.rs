@@ -149,6 +149,20 @@ pub async fn fire(
     actor: &Principal,
     subject: Subject,
 ) -> Result<(), AppError> {
+    queue(db, state, trigger_id, action, actor, subject, None).await
+}
+
+/// Queues the run, under `key` when given: a second job with the same key is not queued (the
+/// log followers of several processes see the same row).
+async fn queue(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    trigger_id: &'static str,
+    action: String,
+    actor: &Principal,
+    subject: Subject,
+    key: Option<String>,
+) -> Result<(), AppError> {
     if !listens(state, trigger_id) || too_deep(state, trigger_id, &action, actor) {
         return Ok(());
     }
@@ -160,18 +174,14 @@ pub async fn fire(
         subject,
     };
     let now = crate::backend::jobs::now_us();
-    crate::backend::store::jobs::enqueue(
-        db,
-        crate::backend::store::jobs::NewJob {
-            kind: crate::backend::jobs::KIND_TRIGGER.into(),
-            payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
-            idempotency_key: uuid::Uuid::new_v4().to_string(),
-            max_attempts: state.workflows.max_job_attempts,
-            run_after: now,
-        },
-        now,
-    )
-    .await?;
+    let job = crate::backend::store::jobs::NewJob {
+        kind: crate::backend::jobs::KIND_TRIGGER.into(),
+        payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
+        idempotency_key: key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        max_attempts: state.workflows.max_job_attempts,
+        run_after: now,
+    };
+    crate::backend::store::jobs::enqueue_once(db, job, now).await?;
     Ok(())
 }
 
@@ -389,12 +399,31 @@ const LOG_GAP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// At most this many skipped ids are remembered (a rolled-back bulk insert leaves many).
 const LOG_GAP_MAX: usize = 1_000;
 
-/// The `log-after-save` trigger (spec §3): follows the audit log and runs the listening workflow
-/// on each new committed row, `{"Log": {...}}`, except rows about workflows and the log itself
-/// (MISP's loop guard). Reading committed rows (rather than hooking each writer) means a
-/// rolled-back change never fires. Each run acts with the chain depth the row was written at,
-/// so a workflow whose actions write log rows stops at the configured depth. When no workflow
-/// listens, a tick costs one in-memory lookup; history before the listener appeared is skipped.
+/// The prefix of a `log-after-save` job's key; the log row's id and time follow.
+const LOG_JOB_KEY: &str = "log-after-save/";
+
+fn log_job_key(row: &crate::backend::entities::log::Model) -> String {
+    format!("{LOG_JOB_KEY}{}/{}", row.id, row.created)
+}
+
+/// The log row id in a key made by [`log_job_key`].
+fn log_id_of_key(key: &str) -> Option<i32> {
+    key.strip_prefix(LOG_JOB_KEY)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The `log-after-save` trigger (spec §3): follows the audit log and queues a run of the
+/// listening workflow for each new committed row, `{"Log": {...}}`, except rows about workflows
+/// and the log itself (MISP's loop guard). Reading committed rows (rather than hooking each
+/// writer) means a rolled-back change never fires. Each run acts with the chain depth the row
+/// was written at, so a workflow whose actions write log rows stops at the configured depth.
+/// Every process follows the log; a row's job is keyed by the row, so it is queued once however
+/// many see it. A process that starts resumes after the newest row any process queued (rows
+/// written while none ran are not lost); history before the listener appeared is skipped. When
+/// no workflow listens, a tick costs one in-memory lookup.
 pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use crate::backend::entities::log;
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -402,6 +431,8 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use std::time::Instant;
 
     let mut cursor: Option<i32> = None;
+    // At start, the queue says where the followers got to.
+    let mut resume = true;
     let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -409,10 +440,27 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
         tick.tick().await;
         if !listens(&state, "log-after-save") {
             cursor = None;
+            resume = false;
             gaps.clear();
             continue;
         }
         let Some(last) = cursor else {
+            if std::mem::take(&mut resume) {
+                match crate::backend::store::jobs::newest_key_with_prefix(&state.db, LOG_JOB_KEY)
+                    .await
+                {
+                    Ok(Some(key)) => {
+                        if let Some(id) = log_id_of_key(&key) {
+                            cursor = Some(id);
+                            continue;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "log-after-save: could not read the queue")
+                    }
+                }
+            }
             let newest = log::Entity::find()
                 .select_only()
                 .column_as(log::Column::Id.max(), "max")
@@ -465,13 +513,14 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 }
             };
             let data = json!({"Log": super::audit::log_json(&row)});
-            let queued = fire(
+            let queued = queue(
                 &state.db,
                 &state,
                 "log-after-save",
                 format!("logs/{}", row.id),
                 &actor,
                 Subject::Data { data },
+                Some(log_job_key(&row)),
             )
             .await;
             match queued {

@@ -33,7 +33,12 @@ pub struct NewJob {
 /// Queues a job (call inside the transaction of the action that causes it, so both or neither
 /// exist). Returns its id.
 pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob, now: i64) -> Result<i64, DbErr> {
-    let row = workflow_job::ActiveModel {
+    let row = queued_row(job, now).insert(db).await?;
+    Ok(row.id)
+}
+
+fn queued_row(job: NewJob, now: i64) -> workflow_job::ActiveModel {
+    workflow_job::ActiveModel {
         kind: Set(job.kind),
         payload: Set(job.payload),
         idempotency_key: Set(job.idempotency_key),
@@ -48,9 +53,33 @@ pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob, now: i64) -> Result
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(row.id)
+}
+
+/// Queues a job unless one with the same idempotency key exists (several processes may try to
+/// queue the same job: the first wins). Answers whether this call queued it.
+pub async fn enqueue_once(db: &impl ConnectionTrait, job: NewJob, now: i64) -> Result<bool, DbErr> {
+    let inserted = Entity::insert(queued_row(job, now))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// The idempotency key of the newest job whose key starts with `prefix`.
+pub async fn newest_key_with_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(Entity::find()
+        .filter(Column::IdempotencyKey.starts_with(prefix))
+        .order_by_desc(Column::Id)
+        .one(db)
+        .await?
+        .map(|j| j.idempotency_key))
 }
 
 /// Claims up to `limit` due jobs for `worker` until `lease_until`: queued or retrying jobs whose
