@@ -104,7 +104,7 @@ bench:
 
 # Ten minutes of mixed MISP actions against a release server with workflows listening
 # (loopback only): fails on any error, a job left unfinished or dead, or growing memory.
-SOAK_ARGS ?= --minutes 10 --clients 4
+SOAK_ARGS ?= --minutes 10 --clients 2
 soak:
 	cargo build --release -p server
 	python3 server/benches/soak/soak.py $(SOAK_ARGS)
@@ -118,7 +118,7 @@ drain:
 	cargo build --release -p server
 	FLOWGATE_TEST_SERVER_BIN=$(CURDIR)/target/release/server FLOWGATE_TEST_SINK_MS=$(DRAIN_SINK_MS) \
 	  FLOWGATE_TEST_DRAIN_WORKERS=$(DRAIN_WORKERS) \
-	  cargo test --release -p server --test processes two_processes -- --nocapture
+	  cargo test -p server --test processes two_processes -- --nocapture
 
 # The editor's opening time on a 200-node workflow (release build, Debian Chromium); prints figures.
 bench-ui: tools wasm-opt e2e-deps

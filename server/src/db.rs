@@ -31,6 +31,76 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
+/// Held while a process migrates and sets up the store, so processes started together on one
+/// database do it one after the other (the later ones find it done): a session advisory lock on
+/// a connection of its own on PostgreSQL, an exclusive lock on `<file>.startup-lock` beside a
+/// SQLite file.
+pub struct StartupLock {
+    postgres: Option<DatabaseConnection>,
+    _file: Option<std::fs::File>,
+}
+
+/// The advisory lock's key ("Flowgate start-up").
+const STARTUP_LOCK_KEY: i64 = 0x466c_6f77_6761_7465;
+
+impl StartupLock {
+    /// Waits for the lock of the store at `url`.
+    pub async fn acquire(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = sqlite_file(url) {
+            let path = format!("{path}.startup-lock");
+            let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                if let Some(parent) = std::path::Path::new(&path)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)?;
+                file.lock()?;
+                Ok(file)
+            })
+            .await?
+            .context("cannot lock the database's start-up lock file")?;
+            return Ok(Self {
+                postgres: None,
+                _file: Some(file),
+            });
+        }
+        if !url.starts_with("postgres") {
+            return Ok(Self {
+                postgres: None,
+                _file: None,
+            });
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .min_connections(1)
+            .max_connections(1);
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("cannot connect to {}", crate::config::redact_url(url)))?;
+        conn.execute_unprepared(&format!("SELECT pg_advisory_lock({STARTUP_LOCK_KEY})"))
+            .await
+            .context("cannot take the start-up lock")?;
+        Ok(Self {
+            postgres: Some(conn),
+            _file: None,
+        })
+    }
+
+    /// Lets the next process start (closing the lock's connection ends its session and lock).
+    pub async fn release(self) {
+        if let Some(conn) = self.postgres {
+            conn.close().await.ok();
+        }
+    }
+}
+
 /// The file path of a `sqlite://path?…` URL, if it names a file.
 fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url

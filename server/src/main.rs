@@ -56,6 +56,8 @@ async fn main() -> std::process::ExitCode {
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     tracing::info!(?config, "starting Flowgate");
+    // Processes started together on one database migrate and set it up one at a time.
+    let startup = db::StartupLock::acquire(&config.database_url).await?;
     let db = db::connect_and_migrate(&config.database_url).await?;
     let seed = bootstrap::AdminSeed {
         email: config.admin_email.clone(),
@@ -66,6 +68,7 @@ async fn serve() -> anyhow::Result<()> {
     let created = bootstrap::ensure_initial_data(&db, &seed)
         .await
         .map_err(|e| anyhow::anyhow!("first-start set-up failed: {e}"))?;
+    startup.release().await;
     if let Some(email) = &created.admin_created {
         match &created.generated_password {
             Some(password) => tracing::warn!(
@@ -160,7 +163,9 @@ async fn serve() -> anyhow::Result<()> {
 /// `server user-key <email>`: a new API key for an existing user, printed on stdout.
 async fn user_key(email: &str) -> anyhow::Result<()> {
     let config = Config::from_env()?;
+    let startup = db::StartupLock::acquire(&config.database_url).await?;
     let db = db::connect_and_migrate(&config.database_url).await?;
+    startup.release().await;
     let user = users::find_user_by_email(&db, email)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?

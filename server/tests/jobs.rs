@@ -62,10 +62,10 @@ async fn jobs_are_claimed_once_released_retried_and_dead_lettered() {
         );
         assert!(c.iter().all(|j| j.attempts == 2));
         // Too late for a: its completion is refused, c's is taken.
-        assert!(!jobs::complete(db, a[0].id, "a", now + 32 * SECOND)
+        assert!(!jobs::complete(db, &a[0], "a", now + 32 * SECOND)
             .await
             .unwrap());
-        assert!(jobs::complete(db, c[0].id, "c", now + 32 * SECOND)
+        assert!(jobs::complete(db, &c[0], "c", now + 32 * SECOND)
             .await
             .unwrap());
 
@@ -151,7 +151,7 @@ async fn workers_racing_for_jobs_each_get_distinct_ones() {
                         return mine;
                     }
                     for j in got {
-                        assert!(jobs::complete(&db, j.id, &format!("w{w}"), now)
+                        assert!(jobs::complete(&db, &j, &format!("w{w}"), now)
                             .await
                             .unwrap());
                         mine.push(j.id);
@@ -166,6 +166,41 @@ async fn workers_racing_for_jobs_each_get_distinct_ones() {
             }
         }
         assert_eq!(seen.len(), 200);
+    })
+    .await;
+}
+
+/// The end of an attempt never ends a later attempt of the same job, even one its own worker
+/// (the same process) claimed again after a retry; and a job queued twice under one key is one
+/// job.
+#[tokio::test]
+async fn a_stale_end_leaves_a_later_attempt_alone_and_a_key_is_queued_once() {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
+        let db = &app.db;
+        let now = 1_000 * SECOND;
+        assert!(jobs::enqueue_once(db, job(0, 3), now).await.unwrap());
+        assert!(!jobs::enqueue_once(db, job(0, 3), now).await.unwrap());
+        let first = jobs::claim(db, "w", 5, now + 30 * SECOND, now)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1, "one job under the key");
+        let first = &first[0];
+        let retry = jobs::fail(db, first, "w", "503", true, 0, now)
+            .await
+            .unwrap();
+        assert_eq!(retry, Some(RETRYING));
+        let second = jobs::claim(db, "w", 5, now + 30 * SECOND, now)
+            .await
+            .unwrap();
+        assert_eq!(second[0].attempts, 2);
+        // The first attempt's late end changes nothing.
+        assert!(!jobs::complete(db, first, "w", now).await.unwrap());
+        let late = jobs::fail(db, first, "w", "late", true, 0, now)
+            .await
+            .unwrap();
+        assert_eq!(late, None);
+        assert!(jobs::complete(db, &second[0], "w", now).await.unwrap());
     })
     .await;
 }

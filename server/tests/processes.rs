@@ -36,7 +36,7 @@ async fn start_with(database_url: &str, logs: &std::path::Path, env: &[(&str, &s
     // `FLOWGATE_TEST_SERVER_BIN` runs another build (`make drain` runs the release one).
     let bin = std::env::var("FLOWGATE_TEST_SERVER_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned());
-    let child = tokio::process::Command::new(bin)
+    let mut child = tokio::process::Command::new(bin)
         .env("FLOWGATE_DATABASE_URL", database_url)
         .env("FLOWGATE_ADDR", format!("127.0.0.1:{port}"))
         .env("FLOWGATE_LOG_DIR", logs)
@@ -59,6 +59,9 @@ async fn start_with(database_url: &str, logs: &std::path::Path, env: &[(&str, &s
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server process exited: {status}");
+        }
         let up = client
             .get(format!("{base}/servers/getVersion.json"))
             .header("authorization", ADMIN_KEY)
@@ -287,6 +290,16 @@ async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
         let after = job_counts(&app.db).await;
         assert_eq!(after.get("done"), Some(&1_000), "{after:?}");
         assert_eq!(after.values().sum::<u64>(), 1_000, "{after:?}");
+        // The kill caught jobs running: they ran again in the second process.
+        let again = app::backend::entities::workflow_job::Entity::find()
+            .filter(app::backend::entities::workflow_job::Column::Attempts.gt(1))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert!(
+            again > 0,
+            "no job was interrupted by the kill ({at_kill:?})"
+        );
 
         // Each run once in the run log, each attribute edited once.
         let runs = workflow_run::Entity::find()
@@ -467,4 +480,42 @@ async fn log_rows_run_once_across_processes_and_after_a_restart() {
         drop(c);
     })
     .await;
+}
+
+/// Processes started together on a new database: one migrates and sets it up, the others wait
+/// for it and find it done; all come up (SQLite file and PostgreSQL).
+#[tokio::test]
+async fn processes_started_together_on_a_new_database_all_come_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = vec![(
+        format!("sqlite://{}?mode=rwc", dir.path().join("new.db").display()),
+        None,
+    )];
+    if let Some((url, name)) = common::new_postgres_database().await {
+        stores.push((url, Some(name)));
+    }
+    for (url, name) in stores {
+        let env = [("FLOWGATE_ADMIN_API_KEY", ADMIN_KEY)];
+        let logs = tempfile::tempdir().unwrap();
+        let (a, b, c) = tokio::join!(
+            start_with(&url, logs.path(), &env),
+            start_with(&url, logs.path(), &env),
+            start_with(&url, logs.path(), &env),
+        );
+        // One site admin, one host organisation.
+        let users = reqwest::Client::new()
+            .get(format!("{}/admin/users/index.json", b.base))
+            .header("authorization", ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+        drop((a, b, c));
+        if let Some(name) = name {
+            common::drop_postgres(&name).await;
+        }
+    }
 }

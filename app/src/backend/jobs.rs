@@ -106,21 +106,45 @@ where
         );
         return Ok(None);
     }
-    EFFECT.scope(Some((key, scope)), edit).await.map(Some)
+    let effect = Effect {
+        key,
+        scope,
+        noted: Default::default(),
+    };
+    EFFECT.scope(Some(Arc::new(effect)), edit).await.map(Some)
+}
+
+/// The store edit being applied by a job ([`once`]).
+struct Effect {
+    key: String,
+    scope: String,
+    /// Whether the ledger row is written (an edit may write several audit entries).
+    noted: std::sync::atomic::AtomicBool,
 }
 
 tokio::task_local! {
-    /// The store edit being applied by a job ([`once`]): its job key and scope.
-    static EFFECT: Option<(String, String)>;
+    static EFFECT: Option<Arc<Effect>>;
+}
+
+/// Runs `fut` (a write that is not the edit itself, such as the audit entry of a refused edit)
+/// without noting anything in the ledger.
+pub async fn not_an_edit<F: std::future::Future>(fut: F) -> F::Output {
+    EFFECT.scope(None, fut).await
 }
 
 /// Notes the store edit being applied by a job in the ledger, on `db` (the edit's transaction);
 /// nothing outside [`once`].
 pub async fn note_effect(db: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
-    let Ok(Some((key, scope))) = EFFECT.try_with(Clone::clone) else {
+    use std::sync::atomic::Ordering;
+    let Ok(Some(effect)) = EFFECT.try_with(Clone::clone) else {
         return Ok(());
     };
-    jobs::record_effect(db, &key, &scope, now_us()).await
+    if effect.noted.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    jobs::record_effect(db, &effect.key, &effect.scope, now_us()).await?;
+    effect.noted.store(true, Ordering::Release);
+    Ok(())
 }
 
 /// Job kind of a concurrent-task branch.
@@ -376,10 +400,11 @@ async fn run_one(
             }
         })
         .await;
-    // A run that recorded the end with itself is over; otherwise (no run, or its record
-    // failed) the end is recorded here. Only transient failures are tried again.
+    // A run that recorded the end with itself is over (recording it again could end a later
+    // attempt); otherwise (no run, or its record failed) the end is recorded here. Only
+    // transient failures are tried again.
     let recorded = attempt.end.lock().map(|e| e.is_none()).unwrap_or(false);
-    if recorded && result.is_ok() {
+    if recorded {
         return;
     }
     let end = jobs::JobEnd {
@@ -395,7 +420,6 @@ async fn run_one(
             tracing::warn!(job = job.id, attempt = job.attempts, status, error = ?end.error, "job failed");
         }
         Ok(Some(_)) => {}
-        Ok(None) if recorded => {}
         Ok(None) => tracing::warn!(job = job.id, "job finished after its lease passed"),
         Err(e) => tracing::warn!(job = job.id, error = %e, "could not record the job's end"),
     }

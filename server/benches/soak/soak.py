@@ -13,9 +13,10 @@ unfinished or dead job, or memory that kept growing (last quarter's median more 
 
 Loopback only; nothing but the standard library.
 
-    python3 server/benches/soak/soak.py --minutes 10 --clients 4
+    python3 server/benches/soak/soak.py --minutes 10 --clients 2
 """
 import argparse
+import contextlib
 import http.server
 import json
 import os
@@ -32,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 
-KEY = "SoakKeyForTheBench0123456789abcdefghijklm"
+KEY = "SoakKeyForTheBench0123456789abcdefghijkl"
 
 
 def free_port():
@@ -81,6 +82,15 @@ def rss_kib(pid):
     return 0
 
 
+def queued(db_path):
+    """Jobs not yet done, read from the SQLite file."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
+            return db.execute("SELECT count(*) FROM workflow_jobs WHERE status != 'done'").fetchone()[0]
+    except sqlite3.Error:
+        return None
+
+
 def graph(trigger, name, nodes):
     """A workflow graph: the trigger, then `nodes` (module id, params) in a chain."""
     filters = {"selector": "", "value": "", "operator": "", "path": ""}
@@ -114,8 +124,9 @@ def install(c, trigger, g):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--sample", type=float, default=10)
+    ap.add_argument("--workers", type=int, default=4, help="FLOWGATE_WORKERS of the server")
     ap.add_argument("--server", default="target/release/server")
     args = ap.parse_args()
 
@@ -129,7 +140,8 @@ def main():
     port = free_port()
     env = dict(os.environ, FLOWGATE_DATABASE_URL=url, FLOWGATE_ADDR=f"127.0.0.1:{port}",
                FLOWGATE_ADMIN_API_KEY=KEY, FLOWGATE_LOG_DIR=os.path.join(work, "logs"),
-               FLOWGATE_ADMIN_PASSWORD="soak-password-long-enough", RUST_LOG="warn")
+               FLOWGATE_ADMIN_PASSWORD="soak-password-long-enough", RUST_LOG="warn",
+               FLOWGATE_WORKERS=str(args.workers))
     server = subprocess.Popen([args.server], env=env, stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "server.log"), "w"))
     c = Client(f"http://127.0.0.1:{port}")
@@ -141,7 +153,8 @@ def main():
             pass
         time.sleep(0.1)
     else:
-        sys.exit("the server did not start")
+        with open(os.path.join(work, "server.log")) as f:
+            sys.exit("the server did not start:\n" + f.read()[-2000:])
 
     for name, value in (("Security.rest_client_enable_arbitrary_urls", True),
                         ("Security.outbound_allowed_hosts", "127.0.0.1"),
@@ -177,7 +190,7 @@ def main():
             red = rnd.random() < 0.2
             attrs = [{"type": "ip-dst", "value": f"198.51.{n}.{i % 250}",
                       "Tag": [{"name": "tlp:red" if red and i == 0 else "tlp:white"}]}
-                     for i in range(rnd.choice([1, 10, 50]))]
+                     for i in range(rnd.choice([1, 3, 10]))]
             s, ev = c.call("POST", "/events/add", {"Event": {"info": f"soak {n}-{seq}", "Attribute": attrs}})
             note("events/add", s, {200}, ev)
             if s != 200:
@@ -214,8 +227,10 @@ def main():
     started = time.time()
     for t in threads:
         t.start()
+    backlog = []
     while any(t.is_alive() for t in threads):
         samples.append((round(time.time() - started), rss_kib(server.pid)))
+        backlog.append(queued(db_path) if "FLOWGATE_DATABASE_URL" not in os.environ else None)
         time.sleep(args.sample)
     for t in threads:
         t.join()
@@ -240,6 +255,7 @@ def main():
     for route, n in sorted(counts.items()):
         print(f"  {route:28} {n}")
     print(f"jobs unfinished at the end: {unfinished}, dead: {dead}; webhook deliveries: {Sink.calls}")
+    print("jobs waiting at each sample: " + ", ".join(str(b) for b in backlog))
     print("RSS (s, MiB): " + ", ".join(f"{t}:{k / 1024:.1f}" for t, k in samples))
     for e in errors[:20]:
         print("error:", e)

@@ -241,6 +241,23 @@ fn postgres_base() -> Option<String> {
 /// A fresh database on the PostgreSQL server of `FLOWGATE_TEST_POSTGRES_URL`, if set.
 /// Returns the app and the database's name, for [`drop_postgres`].
 pub async fn spawn_postgres() -> Option<(TestApp, String)> {
+    let (url, name) = new_postgres_database().await?;
+    let app = spawn_on(
+        url,
+        None,
+        RouterOptions {
+            cookie_secure: false,
+            max_body_bytes: TEST_MAX_BODY,
+            inflight_bytes: server::DEFAULT_INFLIGHT_MB * 1024 * 1024,
+        },
+    )
+    .await;
+    Some((app, name))
+}
+
+/// An empty database on the PostgreSQL server of `FLOWGATE_TEST_POSTGRES_URL`, if set: its URL
+/// and name (for [`drop_postgres`]).
+pub async fn new_postgres_database() -> Option<(String, String)> {
     let base = postgres_base()?;
     let admin = Database::connect(&base)
         .await
@@ -255,20 +272,10 @@ pub async fn spawn_postgres() -> Option<(TestApp, String)> {
         Some((prefix, _)) => format!("{prefix}/{name}"),
         None => panic!("FLOWGATE_TEST_POSTGRES_URL must end with /<database>"),
     };
-    let app = spawn_on(
-        url,
-        None,
-        RouterOptions {
-            cookie_secure: false,
-            max_body_bytes: TEST_MAX_BODY,
-            inflight_bytes: server::DEFAULT_INFLIGHT_MB * 1024 * 1024,
-        },
-    )
-    .await;
-    Some((app, name))
+    Some((url, name))
 }
 
-/// Drops a database made by [`spawn_postgres`], even if a test left connections open.
+/// Drops a database made by [`spawn_postgres`] or [`new_postgres_database`], even if a test left connections open.
 pub async fn drop_postgres(name: &str) {
     let Some(base) = postgres_base() else { return };
     if let Ok(admin) = Database::connect(&base).await {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::backend::entities::{event, user};
+use crate::backend::store::settings;
 use crate::backend::{AppState, Principal};
 use crate::error::AppError;
 
@@ -361,7 +362,11 @@ pub async fn refuse(
         "stopped by a blocking workflow: {}",
         errors.join(", ")
     ));
-    if let Err(e) = super::audit::record(&state.db, Some(actor), entry).await {
+    // The refusal is no edit: an edit a job attempted stays unnoted in its ledger.
+    let written =
+        crate::backend::jobs::not_an_edit(super::audit::record(&state.db, Some(actor), entry))
+            .await;
+    if let Err(e) = written {
         tracing::warn!(error = %e, "could not record the refused action in the audit log");
     }
     refused(what, errors)
@@ -406,14 +411,8 @@ fn log_job_key(row: &crate::backend::entities::log::Model) -> String {
     format!("{LOG_JOB_KEY}{}/{}", row.id, row.created)
 }
 
-/// The log row id in a key made by [`log_job_key`].
-fn log_id_of_key(key: &str) -> Option<i32> {
-    key.strip_prefix(LOG_JOB_KEY)?
-        .split('/')
-        .next()?
-        .parse()
-        .ok()
-}
+/// The stored setting (internal, not listed) holding the newest log row the followers queued.
+const LOG_FOLLOWER_POSITION: &str = "Flowgate.log_follower_position";
 
 /// The `log-after-save` trigger (spec §3): follows the audit log and queues a run of the
 /// listening workflow for each new committed row, `{"Log": {...}}`, except rows about workflows
@@ -421,8 +420,8 @@ fn log_id_of_key(key: &str) -> Option<i32> {
 /// writer) means a rolled-back change never fires. Each run acts with the chain depth the row
 /// was written at, so a workflow whose actions write log rows stops at the configured depth.
 /// Every process follows the log; a row's job is keyed by the row, so it is queued once however
-/// many see it. A process that starts resumes after the newest row any process queued (rows
-/// written while none ran are not lost); history before the listener appeared is skipped. When
+/// many see it. The followers note how far they got, and a process that starts resumes there
+/// (rows written while none ran are not lost); history before the listener appeared is skipped. When
 /// no workflow listens, a tick costs one in-memory lookup.
 pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use crate::backend::entities::log;
@@ -431,7 +430,7 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use std::time::Instant;
 
     let mut cursor: Option<i32> = None;
-    // At start, the queue says where the followers got to.
+    // At start, resume where the followers got to.
     let mut resume = true;
     let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(every);
@@ -446,18 +445,16 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
         }
         let Some(last) = cursor else {
             if std::mem::take(&mut resume) {
-                match crate::backend::store::jobs::newest_key_with_prefix(&state.db, LOG_JOB_KEY)
-                    .await
-                {
-                    Ok(Some(key)) => {
-                        if let Some(id) = log_id_of_key(&key) {
+                match settings::find_setting(&state.db, LOG_FOLLOWER_POSITION).await {
+                    Ok(Some(position)) => {
+                        if let Some(id) = position.as_i64().and_then(|p| i32::try_from(p).ok()) {
                             cursor = Some(id);
                             continue;
                         }
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, "log-after-save: could not read the queue")
+                        tracing::warn!(error = %e, "log-after-save: could not read where the followers got to")
                     }
                 }
             }
@@ -490,7 +487,11 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 continue;
             }
         };
+        // A row that cannot be queued is read again at the next look, with the rows after it
+        // (queuing is idempotent by the row's key).
+        let before = gaps.clone();
         let mut next = last;
+        let mut failed = false;
         for row in rows {
             if gaps.remove(&row.id).is_none() {
                 let seen_at = Instant::now();
@@ -526,8 +527,25 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
             match queued {
                 Ok(()) => wake(&state),
                 Err(e) => {
-                    tracing::warn!(error = %e, log = row.id, "log-after-save: could not queue the run")
+                    tracing::warn!(error = %e, log = row.id, "log-after-save: could not queue the run");
+                    failed = true;
+                    break;
                 }
+            }
+        }
+        if failed {
+            gaps = before;
+            continue;
+        }
+        if next > last {
+            // Where a process that starts later resumes (several followers may write it; one
+            // that writes a lower position only makes the next start queue rows again that
+            // their keys already cover).
+            let position = json!(next);
+            if let Err(e) =
+                settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &position).await
+            {
+                tracing::warn!(error = %e, "log-after-save: could not note where the follower got to");
             }
         }
         cursor = Some(next);

@@ -69,19 +69,6 @@ pub async fn enqueue_once(db: &impl ConnectionTrait, job: NewJob, now: i64) -> R
     Ok(inserted > 0)
 }
 
-/// The idempotency key of the newest job whose key starts with `prefix`.
-pub async fn newest_key_with_prefix(
-    db: &impl ConnectionTrait,
-    prefix: &str,
-) -> Result<Option<String>, DbErr> {
-    Ok(Entity::find()
-        .filter(Column::IdempotencyKey.starts_with(prefix))
-        .order_by_desc(Column::Id)
-        .one(db)
-        .await?
-        .map(|j| j.idempotency_key))
-}
-
 /// Claims up to `limit` due jobs for `worker` until `lease_until`: queued or retrying jobs whose
 /// time has come, and running jobs whose lease has passed (their worker died). Each claim counts
 /// as an attempt. Oldest first.
@@ -155,11 +142,11 @@ pub async fn heartbeat(
         .rows_affected)
 }
 
-/// Marks `worker`'s running job done. False when the job is no longer its own (its lease passed
-/// and another worker claimed it).
+/// Marks `worker`'s running `job` done. False when this attempt is no longer running (its lease
+/// passed and another worker, or another attempt, has the job).
 pub async fn complete(
     db: &impl ConnectionTrait,
-    id: i64,
+    job: &Model,
     worker: &str,
     now: i64,
 ) -> Result<bool, DbErr> {
@@ -167,8 +154,9 @@ pub async fn complete(
         .col_expr(Column::Status, Expr::value(DONE))
         .col_expr(Column::LeaseUntil, Expr::value(Option::<i64>::None))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
+        .filter(Column::Id.eq(job.id))
         .filter(Column::Worker.eq(worker))
+        .filter(Column::Attempts.eq(job.attempts))
         .filter(Column::Status.eq(RUNNING))
         .exec(db)
         .await?
@@ -212,6 +200,7 @@ pub async fn fail(
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(job.id))
         .filter(Column::Worker.eq(worker))
+        .filter(Column::Attempts.eq(job.attempts))
         .filter(Column::Status.eq(RUNNING))
         .exec(db)
         .await?
@@ -305,7 +294,7 @@ pub async fn end(
     now: i64,
 ) -> Result<Option<&'static str>, DbErr> {
     match &end.error {
-        None => Ok(complete(db, end.job.id, &end.worker, now)
+        None => Ok(complete(db, &end.job, &end.worker, now)
             .await?
             .then_some(DONE)),
         Some(error) => {
@@ -324,7 +313,8 @@ pub async fn end(
 }
 
 /// Notes that the job of `job_key` applied the store edit `scope` (call in the edit's
-/// transaction). Noting it again changes nothing.
+/// transaction). A second note of the same edit fails, so when two attempts of a job race (one
+/// outlived its lease), the later edit's transaction rolls back instead of applying it twice.
 pub async fn record_effect(
     db: &impl ConnectionTrait,
     job_key: &str,
@@ -338,14 +328,6 @@ pub async fn record_effect(
         created_at: Set(now),
     };
     effect::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::columns([
-                effect::Column::JobKey,
-                effect::Column::Scope,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
         .exec_without_returning(db)
         .await?;
     Ok(())
