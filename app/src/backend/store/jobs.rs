@@ -98,8 +98,9 @@ pub async fn claim(
         "UPDATE workflow_jobs SET status = '{RUNNING}', worker = {worker_p}, \
          lease_until = {lease_p}, attempts = attempts + 1, updated_at = {now_p} \
          WHERE id IN (SELECT id FROM workflow_jobs \
-           WHERE (status IN ('{QUEUED}', '{RETRYING}') AND run_after <= {due_p}) \
-              OR (status = '{RUNNING}' AND lease_until < {stale_p}) \
+           WHERE status IN ('{QUEUED}', '{RETRYING}', '{RUNNING}') \
+             AND ((status IN ('{QUEUED}', '{RETRYING}') AND run_after <= {due_p}) \
+              OR (status = '{RUNNING}' AND lease_until < {stale_p})) \
            ORDER BY id LIMIT {limit_p}{lock}) \
          RETURNING *"
     );
