@@ -93,6 +93,18 @@ async fn call(p: &Process, path: &str, body: Value) -> Value {
     r.json().await.unwrap()
 }
 
+async fn get_json(p: &Process, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", p.base))
+        .header("authorization", ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Red on its attribute (the gate's `event_attribute` scope reads tags through the attributes).
 fn red_event() -> Value {
     json!({"Event": {"info": "x", "Attribute": [
@@ -107,15 +119,7 @@ async fn a_save_on_one_process_reaches_the_other_within_a_second() {
         let a = start(&app.database_url, logs.path()).await;
         let b = start(&app.database_url, logs.path()).await;
 
-        let opened = reqwest::Client::new()
-            .get(format!("{}/workflows/editor/event-publish.json", a.base))
-            .header("authorization", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
+        let opened = get_json(&a, "/workflows/editor/event-publish.json").await;
         let id = opened["Workflow"]["id"].as_str().unwrap().to_owned();
         let gate = common::red_gate("event-publish", "Event Publish", true);
         call(
@@ -446,18 +450,27 @@ async fn log_rows_run_once_across_processes_and_after_a_restart() {
             }
         };
 
-        let env = [("FLOWGATE_WORKERS", "2")];
-        let logs = tempfile::tempdir().unwrap();
-        let a = start_with(&app.database_url, logs.path(), &env).await;
-        let b = start_with(&app.database_url, logs.path(), &env).await;
-        // Both followers have placed their cursor (they look every 250 ms).
-        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        // Where the followers got to, as a follower notes it. The writes below are made while
+        // no process runs (on SQLite, a write racing another process's can fail).
         let from = newest().await;
+        app::backend::store::settings::upsert_setting(
+            &app.db,
+            "Flowgate.log_follower_position",
+            &json!(from),
+        )
+        .await
+        .unwrap();
         for n in 0..10 {
             new_event(&app, &format!("logged {n}")).await;
         }
         let first = rows_after(from).await;
         assert!(first >= 10, "{first} log rows");
+
+        // Two processes start: both followers resume there and see the same rows.
+        let env = [("FLOWGATE_WORKERS", "2")];
+        let logs = tempfile::tempdir().unwrap();
+        let a = start_with(&app.database_url, logs.path(), &env).await;
+        let b = start_with(&app.database_url, logs.path(), &env).await;
         wait_done(&app.db, first, Duration::from_secs(60)).await;
 
         // All down; rows written meanwhile run when a process starts again.
@@ -503,15 +516,7 @@ async fn processes_started_together_on_a_new_database_all_come_up() {
             start_with(&url, logs.path(), &env),
         );
         // One site admin, one host organisation.
-        let users = reqwest::Client::new()
-            .get(format!("{}/admin/users/index.json", b.base))
-            .header("authorization", ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
+        let users = get_json(&b, "/admin/users/index.json").await;
         assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
         drop((a, b, c));
         if let Some(name) = name {
