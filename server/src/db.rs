@@ -7,14 +7,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// A failed migration is an error: the server must not start on a half-migrated schema.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url) {
-        if let Some(parent) = std::path::Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).with_context(|| {
-                format!("cannot create the database folder {}", parent.display())
-            })?;
-        }
+        create_parent(path)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
@@ -31,13 +24,27 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
+/// The folder of the SQLite file at `path`, created if missing.
+fn create_parent(path: &str) -> anyhow::Result<()> {
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+    }
+    Ok(())
+}
+
 /// Held while a process migrates and sets up the store, so processes started together on one
-/// database do it one after the other (the later ones find it done): a session advisory lock on
-/// a connection of its own on PostgreSQL, an exclusive lock on `<file>.startup-lock` beside a
-/// SQLite file.
-pub struct StartupLock {
-    postgres: Option<DatabaseConnection>,
-    _file: Option<std::fs::File>,
+/// database do it one after the other (the later ones find it done).
+pub enum StartupLock {
+    /// An exclusive lock on `<file>.startup-lock` beside a SQLite file.
+    File(std::fs::File),
+    /// A session advisory lock, on a PostgreSQL connection of its own.
+    Postgres(DatabaseConnection),
+    /// Nothing to share (an in-memory database).
+    None,
 }
 
 /// The advisory lock's key ("Flowgate start-up").
@@ -47,14 +54,9 @@ impl StartupLock {
     /// Waits for the lock of the store at `url`.
     pub async fn acquire(url: &str) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_file(url) {
+            create_parent(path)?;
             let path = format!("{path}.startup-lock");
             let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-                if let Some(parent) = std::path::Path::new(&path)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(parent)?;
-                }
                 let file = std::fs::OpenOptions::new()
                     .create(true)
                     .truncate(false)
@@ -65,16 +67,10 @@ impl StartupLock {
             })
             .await?
             .context("cannot lock the database's start-up lock file")?;
-            return Ok(Self {
-                postgres: None,
-                _file: Some(file),
-            });
+            return Ok(Self::File(file));
         }
         if !url.starts_with("postgres") {
-            return Ok(Self {
-                postgres: None,
-                _file: None,
-            });
+            return Ok(Self::None);
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -87,15 +83,13 @@ impl StartupLock {
         conn.execute_unprepared(&format!("SELECT pg_advisory_lock({STARTUP_LOCK_KEY})"))
             .await
             .context("cannot take the start-up lock")?;
-        Ok(Self {
-            postgres: Some(conn),
-            _file: None,
-        })
+        Ok(Self::Postgres(conn))
     }
 
-    /// Lets the next process start (closing the lock's connection ends its session and lock).
+    /// Lets the next process start (closing the lock's connection ends its session and lock;
+    /// dropping the file unlocks it).
     pub async fn release(self) {
-        if let Some(conn) = self.postgres {
+        if let Self::Postgres(conn) = self {
             conn.close().await.ok();
         }
     }

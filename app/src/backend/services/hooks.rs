@@ -413,6 +413,8 @@ fn log_job_key(row: &crate::backend::entities::log::Model) -> String {
 
 /// The stored setting (internal, not listed) holding the newest log row the followers queued.
 const LOG_FOLLOWER_POSITION: &str = "Flowgate.log_follower_position";
+/// How often a follower writes its position at most (a busy log is not a write every look).
+const LOG_POSITION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The `log-after-save` trigger (spec §3): follows the audit log and queues a run of the
 /// listening workflow for each new committed row, `{"Log": {...}}`, except rows about workflows
@@ -432,6 +434,7 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     let mut cursor: Option<i32> = None;
     // At start, resume where the followers got to.
     let mut resume = true;
+    let mut noted_at: Option<Instant> = None;
     let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -537,10 +540,11 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
             gaps = before;
             continue;
         }
-        if next > last {
-            // Where a process that starts later resumes (several followers may write it; one
-            // that writes a lower position only makes the next start queue rows again that
-            // their keys already cover).
+        if next > last && noted_at.is_none_or(|at| at.elapsed() >= LOG_POSITION_EVERY) {
+            // Where a process that starts later resumes (several followers may write it; a
+            // position behind only makes the next start queue rows again that their keys
+            // already cover).
+            noted_at = Some(Instant::now());
             let position = json!(next);
             if let Err(e) =
                 settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &position).await
