@@ -52,7 +52,7 @@ pub fn guess_scope(raw: &Map<String, Value>) -> Scope {
     }
 }
 
-fn stringify_key(key: &str) -> bool {
+pub(crate) fn stringify_key(key: &str) -> bool {
     key == "id"
         || key.ends_with("_id")
         || matches!(

@@ -15,7 +15,7 @@
 //! are answered from the document itself (`RoamingData::pending_core`).
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -23,22 +23,30 @@ use serde_json::Value;
 use crate::core_format::{self, CoreFormatError};
 use crate::filters;
 use crate::hashpath::{PathCache, PathError};
+use crate::source::EventSource;
 
 /// The data a workflow run works on.
 #[derive(Clone, Default)]
 pub struct RoamingData {
-    root: Value,
+    /// The document (a core-format document without its extras while `pending`). Always set,
+    /// except for data made from an [`EventSource`], where it is parsed from the source the first
+    /// time something reads the tree.
+    root: OnceLock<Value>,
     /// `Some` while `root` is a core-format document whose extras are not built yet; holds the
     /// complete document once a reader asked for it.
     pending: Option<OnceLock<Value>>,
+    /// The bytes the document was received as, indexed (see [`crate::source`]), until anything
+    /// changes the document.
+    source: Option<Arc<EventSource>>,
 }
 
 impl RoamingData {
     /// Wraps a JSON document.
     pub fn new(root: Value) -> Self {
         RoamingData {
-            root,
+            root: OnceLock::from(root),
             pending: None,
+            source: None,
         }
     }
 
@@ -47,40 +55,69 @@ impl RoamingData {
     /// `_AttributeFlattened` built only when the whole document is first read or written.
     pub fn core_format(raw: Value) -> Result<Self, CoreFormatError> {
         Ok(RoamingData {
-            root: core_format::convert_base(raw)?,
+            root: OnceLock::from(core_format::convert_base(raw)?),
             pending: Some(OnceLock::new()),
+            source: None,
         })
+    }
+
+    /// The MISP core format of an event received as bytes and indexed by
+    /// [`EventSource::index`]: observably equal to `RoamingData::core_format` of the parsed
+    /// bytes, but the tree is only parsed when something reads more than the tag names, and the
+    /// complete document is serialised by copying the bytes ([`RoamingData::view_json`]).
+    pub fn from_source(source: EventSource) -> Self {
+        RoamingData {
+            root: OnceLock::new(),
+            pending: Some(OnceLock::new()),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The base document, parsed from the source on first use.
+    fn root(&self) -> &Value {
+        self.root.get_or_init(|| match &self.source {
+            // The source's document is its own core format without the extras.
+            Some(src) => src.to_value(),
+            None => Value::Null,
+        })
+    }
+
+    /// The base document, mutably; the source no longer describes it.
+    fn root_mut(&mut self) -> &mut Value {
+        self.root();
+        self.source = None;
+        self.root.get_mut().expect("root initialised just above")
     }
 
     /// The stored document, unfiltered, including `enabledFilters` / `_unfilteredData`.
     pub fn raw(&self) -> &Value {
         match &self.pending {
             Some(full) => full.get_or_init(|| {
-                let mut v = self.root.clone();
+                let mut v = self.root().clone();
                 core_format::add_extras(&mut v);
                 v
             }),
-            None => &self.root,
+            None => self.root(),
         }
     }
 
     /// Mutable access to the stored document.
     pub fn raw_mut(&mut self) -> &mut Value {
         self.complete();
-        &mut self.root
+        self.root_mut()
     }
 
     /// Replaces the document (MISP's `setData`).
     pub fn set(&mut self, root: Value) {
-        self.root = root;
+        self.root = OnceLock::from(root);
         self.pending = None;
+        self.source = None;
     }
 
     /// The document as modules see it: with every active path filter applied. Borrowed (no
     /// copy) when no filter is active.
     pub fn view(&self, cache: &PathCache) -> Result<Cow<'_, Value>, PathError> {
-        // The extras are never path filters, so the pending document answers this check.
-        if !filters::has_path_filters(&self.root) {
+        if !self.has_path_filters() {
             return Ok(Cow::Borrowed(self.raw()));
         }
         let mut copy = self.raw().clone();
@@ -91,7 +128,8 @@ impl RoamingData {
     /// Unwraps the document.
     pub fn into_value(mut self) -> Value {
         self.complete();
-        self.root
+        self.root();
+        self.root.into_inner().unwrap_or_default()
     }
 
     /// The top-level value at `key` (`raw().get(key)`).
@@ -101,8 +139,8 @@ impl RoamingData {
 
     /// The document when it is a JSON string (some ad-hoc payloads are), else `None`.
     pub fn text(&self) -> Option<&str> {
-        match &self.root {
-            Value::String(s) if self.pending.is_none() => Some(s),
+        match self.root.get() {
+            Some(Value::String(s)) if self.pending.is_none() => Some(s),
             _ => None,
         }
     }
@@ -110,8 +148,14 @@ impl RoamingData {
     /// [`RoamingData::view`] serialised as JSON, without building or copying what the
     /// serialisation does not need: with no path filter active the document is written as it is
     /// stored, a pending core format with its extras written on the fly (see
-    /// [`core_format::WithExtras`]).
+    /// [`core_format::WithExtras`]), data received as bytes by copying them
+    /// ([`EventSource::write_complete`]).
     pub fn view_json(&self, cache: &PathCache) -> Result<Vec<u8>, PathError> {
+        if let Some(src) = &self.source {
+            let mut out = Vec::new();
+            src.write_complete(&mut out);
+            return Ok(out);
+        }
         if self.has_path_filters() {
             return Ok(serde_json::to_vec(&*self.view(cache)?).unwrap_or_default());
         }
@@ -120,13 +164,20 @@ impl RoamingData {
 
     /// Whether a path filter (§8.4) is active, i.e. [`RoamingData::view`] filters a copy.
     pub fn has_path_filters(&self) -> bool {
-        filters::has_path_filters(&self.root)
+        // An event source holds no filters (`enabledFilters` would be a top-level key).
+        self.source.is_none() && filters::has_path_filters(self.root())
     }
 
     /// The core-format document without its extras, while they are pending and no path filter
     /// is active: what `view()` returns minus `_allTags` / `_AttributeFlattened`.
     pub(crate) fn pending_core(&self) -> Option<&Value> {
-        (self.pending.is_some() && !filters::has_path_filters(&self.root)).then_some(&self.root)
+        (self.pending.is_some() && !self.has_path_filters()).then(|| self.root())
+    }
+
+    /// The indexed bytes this data still is, if it was received as an [`EventSource`] and
+    /// nothing changed it since.
+    pub(crate) fn source(&self) -> Option<&EventSource> {
+        self.source.as_deref()
     }
 
     /// Builds the pending extras in place (moving the complete document in when a reader
@@ -134,8 +185,11 @@ impl RoamingData {
     fn complete(&mut self) {
         if let Some(full) = self.pending.take() {
             match full.into_inner() {
-                Some(v) => self.root = v,
-                None => core_format::add_extras(&mut self.root),
+                Some(v) => {
+                    self.root = OnceLock::from(v);
+                    self.source = None;
+                }
+                None => core_format::add_extras(self.root_mut()),
             }
         }
     }
@@ -179,9 +233,9 @@ impl Serialize for RoamingData {
         match &self.pending {
             Some(full) => match full.get() {
                 Some(complete) => complete.serialize(s),
-                None => core_format::WithExtras(&self.root).serialize(s),
+                None => core_format::WithExtras(self.root()).serialize(s),
             },
-            None => self.root.serialize(s),
+            None => self.root().serialize(s),
         }
     }
 }

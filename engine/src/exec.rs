@@ -21,6 +21,7 @@ use crate::jinja::Jinja;
 use crate::module::{Module, ModuleContext, ModuleKind, Routing};
 use crate::registry::Registry;
 use crate::services::{iso8601, ConcurrentJob, LogLevel, LogRecord, Services, WorkflowInfo};
+use crate::source::EventSource;
 use crate::validate::{validate, Validation};
 
 /// Per-run budgets. A run that exceeds one ends with outcome `failure` and a clear error.
@@ -246,6 +247,10 @@ pub enum RunInput {
     /// Roaming data already built in Flowgate's own form, e.g. by [`RoamingData::core_format`]
     /// (core-format extras still pending), run as it is.
     Data(RoamingData),
+    /// Raw hook data received as bytes and indexed ([`EventSource::index`]): run on the bytes
+    /// when the trigger converts to core format and nothing needs the raw tree (debug mode,
+    /// trigger conditions); else parsed and run as [`RunInput::Raw`].
+    Source(EventSource),
 }
 
 /// A workflow validated and ready to run.
@@ -433,9 +438,14 @@ impl Engine {
             // trigger); keep a copy of the raw data only for them or for debug mode.
             let has_conditions = trigger_module.as_ref().is_some_and(|m| !m.config().params.is_empty());
             let needs_raw = wf.debug_enabled || has_conditions;
+            let input = match input {
+                RunInput::Source(src) if !prepared.trigger_core || needs_raw => RunInput::Raw(src.to_value()),
+                other => other,
+            };
             let (raw, normalized) = match input {
                 RunInput::Normalized(v) => (None, Ok(RoamingData::new(v))),
                 RunInput::Data(d) => (None, Ok(d)),
+                RunInput::Source(src) => (None, Ok(RoamingData::from_source(src))),
                 RunInput::Raw(v) => {
                     let keep = needs_raw.then(|| v.clone());
                     let converted = if prepared.trigger_core {
@@ -616,6 +626,7 @@ impl Engine {
                 .map_err(|e| StatelessError::Data(format!("Error while normalising data: {e}")))?,
             RunInput::Normalized(v) => RoamingData::new(v),
             RunInput::Data(d) => d,
+            RunInput::Source(src) => RoamingData::from_source(src),
         };
         let mut node = Node::new(NodeId(1), module_id);
         node.name = Some(module.config().name.clone());

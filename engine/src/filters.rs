@@ -198,6 +198,74 @@ pub fn evaluate_each<'v>(op: Operator, value: &Value, produce: &mut Producer<'v,
     }
 }
 
+/// [`evaluate_each`] over strings (tag names read from an [`crate::EventSource`] index): the
+/// same answer as producing each as a `Value::String`. The `in`/`not_in` operators with plain
+/// wanted strings compare the strings directly; anything else goes through [`evaluate_each`].
+pub fn evaluate_each_str(
+    op: Operator,
+    value: &Value,
+    produce: &mut dyn FnMut(&mut dyn FnMut(&str) -> ControlFlow<()>),
+) -> bool {
+    let set_operator = matches!(
+        op,
+        Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
+    );
+    let plain: Option<Vec<&str>> = (set_operator
+        && matches!(value, Value::Array(_) | Value::Object(_) | Value::String(_)))
+    .then(|| {
+        value_list(value)
+            .into_iter()
+            .map(|w| w.as_str().filter(|s| php::parse_numeric(s).is_none()))
+            .collect()
+    })
+    .flatten();
+    let Some(plain) = plain else {
+        let mut items = Vec::new();
+        produce(&mut |s| {
+            items.push(Value::String(s.to_owned()));
+            ControlFlow::Continue(())
+        });
+        return evaluate_each(op, value, &mut |f| {
+            let _ = items.iter().try_for_each(&mut *f);
+        });
+    };
+    match op {
+        Operator::InOr | Operator::NotInOr => {
+            let mut any = false;
+            produce(&mut |x| {
+                if plain.contains(&x) {
+                    any = true;
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            any == (op == Operator::InOr)
+        }
+        _ => {
+            let mut left = plain.len();
+            if left > 0 {
+                let mut found = vec![false; plain.len()];
+                produce(&mut |x| {
+                    for (seen, p) in found.iter_mut().zip(&plain) {
+                        if !*seen && *p == x {
+                            *seen = true;
+                            left -= 1;
+                        }
+                    }
+                    if left == 0 {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+            }
+            let all = !plain.is_empty() && left == 0;
+            all == (op == Operator::InAnd)
+        }
+    }
+}
+
 fn is_array(v: &Value) -> bool {
     matches!(v, Value::Array(_) | Value::Object(_))
 }

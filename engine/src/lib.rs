@@ -21,6 +21,7 @@ pub mod modules;
 pub mod php;
 pub mod registry;
 pub mod services;
+pub mod source;
 pub mod validate;
 
 pub use data::RoamingData;
@@ -38,6 +39,7 @@ pub use registry::Registry;
 pub use services::{
     Clock, ConcurrentJob, DebugSink, ModuleSwitches, RunLog, Services, TaskQueue, WorkflowInfo,
 };
+pub use source::EventSource;
 pub use validate::{validate, Validation, ValidationError};
 
 #[cfg(test)]

@@ -426,3 +426,65 @@ async fn mail_modules_send_one_mail_per_recipient() {
     })
     .await;
 }
+
+/// A bare MISP event is run on the bytes it came in (indexed, not parsed into a tree): the
+/// webhook receives the same document, and `tag-if` routes the same way, as when the same
+/// event comes wrapped in MISP's `{"Workflow": {"data": "<JSON>"}}` (the tree path).
+#[tokio::test]
+async fn a_bare_event_is_forwarded_from_its_bytes_as_the_tree_path_forwards_it() {
+    for_each_backend(|app| async move {
+        let (port, seen) = sink().await;
+        ok(set(&app, "Security.rest_client_enable_arbitrary_urls", json!(true)).await).await;
+        ok(set(&app, "Security.outbound_allowed_hosts", json!("127.0.0.1")).await).await;
+        let tag = |name: &str| json!({"id": "4", "name": name, "colour": "#fff", "exportable": true, "inherited": 0});
+        let event = json!({"Event": {"id": "12", "uuid": "c5f1e8a2-0000-4000-8000-000000000012",
+            "info": "Bytes \"quoted\" \\ é", "distribution": "1", "Org": {"id": "1", "name": "ORG"},
+            "Object": [{"id": "5", "name": "file", "Attribute": [
+                {"id": "3", "type": "md5", "value": "0123", "Tag": [tag("tlp:white")]}]}],
+            "Attribute": [{"id": "1", "type": "ip-dst", "value": "198.51.100.1", "Tag": [tag("tlp:green")]},
+                          {"id": "2", "type": "domain", "value": "evil.example"}],
+            "Tag": [tag("tlp:amber"), {"name": "ev:second"}]}});
+        let graph = common::chain("event-publish", &[
+            ("tag-if", "logic", json!({"scope": "attribute", "condition": "in_or", "tags": ["tlp:white"]})),
+            ("webhook", "action", common::webhook_to(port)),
+        ]);
+        let id = common::install_workflow(&app, "event-publish", graph).await;
+        ok(post(&app, "/workflows/toggleModule/webhook/1/0", ADMIN_KEY, json!({})).await).await;
+        let execute = |body: String| {
+            app.api
+                .post(app.url(&format!("/workflows/executeWorkflow/{id}")))
+                .header("authorization", ADMIN_KEY)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        // Pretty-printed, so the bytes differ from what the tree path writes.
+        let text = serde_json::to_string_pretty(&event).unwrap();
+        let run = ok(execute(text.clone()).await.unwrap()).await;
+        assert_eq!(run["outcome"], "success", "{run}");
+        let wrapped = json!({"Workflow": {"data": text}}).to_string();
+        let run = ok(execute(wrapped).await.unwrap()).await;
+        assert_eq!(run["outcome"], "success", "{run}");
+        let calls = seen.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2, "one webhook call per run");
+        let normalised = |body: &str| serde_json::from_str::<Value>(body).unwrap().to_string();
+        assert_eq!(normalised(&calls[0].body), normalised(&calls[1].body));
+        let sent: Value = serde_json::from_str(&calls[0].body).unwrap();
+        let flat = sent["Event"]["_AttributeFlattened"].as_array().unwrap();
+        assert_eq!(flat.len(), 3);
+        assert_eq!(flat[2]["_allTags"], json!([
+            {"id": "4", "name": "tlp:amber", "colour": "#fff", "exportable": true, "inherited": true},
+            {"name": "ev:second", "inherited": true},
+            {"id": "4", "name": "tlp:white", "colour": "#fff", "exportable": true, "inherited": false}]));
+
+        // No tlp:white anywhere: neither path calls out.
+        let plain = text.replace("tlp:white", "tlp:clear");
+        ok(execute(plain.clone()).await.unwrap()).await;
+        ok(execute(json!({"Workflow": {"data": plain}}).to_string()).await.unwrap()).await;
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        // Malformed bytes are still a MISP 400.
+        let bad = execute("{\"Event\": {".into()).await.unwrap();
+        assert_eq!(bad.status(), 400);
+    })
+    .await;
+}

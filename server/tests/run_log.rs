@@ -2,7 +2,7 @@
 mod common;
 
 use app::backend::runtime::{RuntimeOptions, WorkflowRuntime};
-use app::backend::store::runs::{insert_run, NewRun};
+use app::backend::store::runs::{insert_run, insert_runs, NewRun, NewRunNode};
 use app::backend::store::settings::upsert_setting;
 use app::backend::AppState;
 use common::{for_each_backend, ADMIN_EMAIL};
@@ -137,4 +137,57 @@ async fn blocked_runs_write_the_execution_log_file() {
         "{line}"
     );
     assert!(line.contains("stopped by test"), "{line}");
+}
+
+/// A batch of runs goes in as one statement for the runs and one for their nodes: each run gets
+/// its own id and exactly its own nodes, in order, on both stores, also across the 1,000-node
+/// statement limit.
+#[tokio::test]
+async fn a_batch_of_runs_keeps_each_runs_nodes() {
+    for_each_backend(|app| async move {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let node = |run: usize, seq: usize| NewRunNode {
+            node_id: i32::try_from(seq).unwrap(),
+            module_id: format!("m-{run}-{seq}"),
+            status: "success".into(),
+            duration_us: 1,
+            errors: String::new(),
+            data: None,
+        };
+        // Node counts straddle the statement limit: 0, 3, 1,200, 1.
+        let counts = [0usize, 3, 1_200, 1];
+        let batch: Vec<_> = counts
+            .iter()
+            .enumerate()
+            .map(|(run, &n)| {
+                let mut r = run_at(1_000 + i64::try_from(run).unwrap());
+                r.action = format!("run-{run}");
+                (r, (0..n).map(|seq| node(run, seq)).collect())
+            })
+            .collect();
+        insert_run(&app.db, run_at(1), vec![node(99, 0)])
+            .await
+            .unwrap();
+        let ids = insert_runs(&app.db, batch).await.unwrap();
+        assert_eq!(ids.len(), counts.len());
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        for (run, (&id, &n)) in ids.iter().zip(&counts).enumerate() {
+            let row = app::backend::entities::workflow_run::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.action, format!("run-{run}"));
+            let nodes = app::backend::entities::workflow_run_node::Entity::find()
+                .filter(app::backend::entities::workflow_run_node::Column::RunId.eq(id))
+                .order_by_asc(app::backend::entities::workflow_run_node::Column::Seq)
+                .all(&app.db)
+                .await
+                .unwrap();
+            let modules: Vec<String> = nodes.into_iter().map(|n| n.module_id).collect();
+            let want: Vec<String> = (0..n).map(|seq| format!("m-{run}-{seq}")).collect();
+            assert_eq!(modules, want, "nodes of run {run}");
+        }
+    })
+    .await;
 }

@@ -118,10 +118,7 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
         for (&id, &n) in &counters {
             workflows::increment_counter_by(&txn, id, n).await?;
         }
-        let mut ids = Vec::with_capacity(pending.len());
-        for (run, nodes, end, _) in &pending {
-            ids.push(insert(&txn, run, nodes, end.as_deref()).await?);
-        }
+        let ids = insert(&txn, &pending).await?;
         txn.commit().await?;
         Ok::<_, DbErr>(ids)
     };
@@ -151,9 +148,10 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
             for (run, nodes, end, done) in pending {
                 let alone = async {
                     let txn = db.begin().await?;
-                    let id = insert(&txn, &run, &nodes, end.as_deref()).await?;
+                    let one = [(run, nodes, end, ())];
+                    let id = insert(&txn, &one).await?.pop();
                     txn.commit().await?;
-                    Ok::<_, DbErr>(id)
+                    Ok::<_, DbErr>(id.unwrap_or_else(|| Err("run not inserted".into())))
                 };
                 let _ = done.send(alone.await.map_err(|e| e.to_string()).and_then(|id| id));
             }
@@ -161,22 +159,39 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     }
 }
 
-/// Writes one run in `txn` after recording its job attempt's end; a job that is no longer its
-/// worker's is not logged (answered as an error, inside an `Ok` so the batch goes on).
-async fn insert(
+/// Writes the runs of `pending` in `txn` (see [`runs::insert_runs`]), each after recording its
+/// job attempt's end; the run of a job that is no longer its worker's is not logged (answered as
+/// an error, inside the `Ok`, so the batch goes on). Answers in `pending`'s order.
+async fn insert<T>(
     txn: &sea_orm::DatabaseTransaction,
-    run: &runs::NewRun,
-    nodes: &[runs::NewRunNode],
-    end: Option<&jobs::JobEnd>,
-) -> Result<Result<i64, String>, DbErr> {
-    if let Some(end) = end {
-        let now = crate::backend::jobs::now_us();
-        if jobs::end(txn, end, now).await?.is_none() {
-            return Ok(Err(format!(
-                "{LOST_JOB}: job {} is no longer this worker's (its new owner logs its run)",
-                end.job.id
-            )));
+    pending: &[(
+        runs::NewRun,
+        Vec<runs::NewRunNode>,
+        Option<Box<jobs::JobEnd>>,
+        T,
+    )],
+) -> Result<Vec<Result<i64, String>>, DbErr> {
+    let mut answers = Vec::with_capacity(pending.len());
+    let mut logged = Vec::with_capacity(pending.len());
+    let mut slots = Vec::with_capacity(pending.len());
+    for (run, nodes, end, _) in pending {
+        if let Some(end) = end {
+            let now = crate::backend::jobs::now_us();
+            if jobs::end(txn, end, now).await?.is_none() {
+                answers.push(Err(format!(
+                    "{LOST_JOB}: job {} is no longer this worker's (its new owner logs its run)",
+                    end.job.id
+                )));
+                continue;
+            }
         }
+        slots.push(answers.len());
+        answers.push(Ok(0));
+        logged.push((run.clone(), nodes.clone()));
     }
-    Ok(Ok(runs::insert_run(txn, run.clone(), nodes.to_vec()).await?))
+    let ids = runs::insert_runs(txn, logged).await?;
+    for (slot, id) in slots.into_iter().zip(ids) {
+        answers[slot] = Ok(id);
+    }
+    Ok(answers)
 }

@@ -244,7 +244,9 @@ impl RunLog for DbRunLog {
         let line = record.file_line();
         match record.level {
             LogLevel::Debug => tracing::debug!(target: "workflow", "{line}"),
-            LogLevel::Error => tracing::warn!(target: "workflow", "{line}"),
+            // A stopped or failed run is an outcome, kept in the run log and the file: not a
+            // server warning.
+            LogLevel::Error => tracing::info!(target: "workflow", "{line}"),
         }
         if let Some(file) = &self.file {
             let _ = file.send(line);

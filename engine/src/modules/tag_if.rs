@@ -5,10 +5,11 @@ use serde_json::{json, Value};
 
 use crate::core_format;
 use crate::data::RoamingData;
-use crate::filters::{evaluate_each, value_list, Operator};
+use crate::filters::{evaluate_each, evaluate_each_str, value_list, Operator};
 use crate::module::{
     Module, ModuleConfig, ModuleContext, ModuleError, ModuleKind, ParamDescriptor, ParamType,
 };
+use crate::source::TagScope;
 
 const EVENT_PATH: &str = "Event.Tag.{n}.name";
 const ATTRIBUTE_PATH: &str = "Event._AttributeFlattened.{n}.Tag.{n}.name";
@@ -88,13 +89,25 @@ impl Module for TagIf {
             "event_attribute" => INHERITED_PATH,
             _ => EVENT_PATH,
         })?;
+        let set_operator = matches!(
+            op,
+            Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
+        );
+        // An event still held as the bytes it came in: read the names from their index (see
+        // `source.rs`).
+        if let Some(src) = data.source() {
+            let scope = match scope.as_str() {
+                "attribute" => TagScope::Attribute,
+                "event_attribute" => TagScope::Inherited { once: set_operator },
+                _ => TagScope::Event,
+            };
+            return Ok(evaluate_each_str(op, &wanted, &mut |f| {
+                let _ = src.visit_tag_names(scope, f);
+            }));
+        }
         // Core-format data whose `_AttributeFlattened` / `_allTags` are not built yet: read the
         // same tag names from the attributes themselves (see `data.rs`).
         if let Some(base) = data.pending_core() {
-            let set_operator = matches!(
-                op,
-                Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
-            );
             let own = ctx.path(OWN_TAGS_PATH)?;
             return Ok(evaluate_each(op, &wanted, &mut |f| {
                 let _ = match scope.as_str() {

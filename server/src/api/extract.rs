@@ -31,19 +31,37 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for MispJson {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
+        MispJson::parse(&bytes)
+    }
+}
+
+/// The request body as bytes, for a handler that looks at them before (or instead of) parsing
+/// them; a body that cannot be read is answered as [`MispJson`] answers it.
+pub struct BodyBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(MispJson(serde_json::Value::Null));
-        }
-        serde_json::from_slice(&bytes)
-            .map(MispJson)
-            .map_err(|e| ApiError::new(http::StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}")))
+            .map(BodyBytes)
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))
     }
 }
 
 impl MispJson {
+    /// Parses a body: blank is `null`, malformed JSON a MISP 400.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ApiError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MispJson(serde_json::Value::Null));
+        }
+        serde_json::from_slice(bytes)
+            .map(MispJson)
+            .map_err(|e| ApiError::new(http::StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}")))
+    }
+
     /// The object under `model` if the body is wrapped, else the body itself.
     pub fn unwrap_model(self, model: &str) -> serde_json::Value {
         match self.0 {

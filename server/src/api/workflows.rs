@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::ApiError;
-use super::extract::{ApiUser, MispJson};
+use super::extract::{ApiUser, BodyBytes, MispJson};
 #[allow(unused_imports)] // named only inside `#[utoipa::path]` attributes
 use super::openapi::{
     ErrorResponses, ExecuteInput, GraphInput, MassToggleInput, MispError, RunResult, Saved,
@@ -354,7 +354,9 @@ async fn check_graph(
 
 /// Accepts MISP's `{"Workflow": {"data": "<JSON string>"}}` and, so that large events are not
 /// parsed twice, a bare JSON body. A data string that is not JSON answers MISP's
-/// "Invalid JSON" outcome.
+/// "Invalid JSON" outcome. A bare MISP event is handed to the engine as its bytes, indexed
+/// ([`engine::EventSource`]): a core-format workflow that only reads tags and forwards the
+/// event never builds a tree of it.
 #[utoipa::path(post, path = "/workflows/executeWorkflow/{id}", tag = WORKFLOWS,
     summary = "Run a workflow on supplied data, synchronously (kept in the run log)",
     params(("id" = String, Path, description = "Numeric id or uuid")),
@@ -364,9 +366,15 @@ async fn execute_workflow(
     State(state): State<AppState>,
     ApiUser(actor): ApiUser,
     Path(id): Path<String>,
-    body: MispJson,
+    BodyBytes(bytes): BodyBytes,
 ) -> Result<Json<Value>, ApiError> {
-    let input = match body.0 {
+    if let Some(src) = engine::EventSource::index(&bytes) {
+        let input = engine::RunInput::Source(src);
+        return Ok(Json(
+            service::execute_workflow_input(&state, &actor, &id, input).await?,
+        ));
+    }
+    let input = match MispJson::parse(&bytes)?.0 {
         Value::Object(mut map)
             if map.len() == 1 && map.get("Workflow").is_some_and(|w| w.get("data").is_some()) =>
         {

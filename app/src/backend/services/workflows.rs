@@ -814,6 +814,18 @@ pub async fn execute_workflow(
     id: &str,
     input: Value,
 ) -> Result<Value, AppError> {
+    execute_workflow_input(state, actor, id, RunInput::Raw(input)).await
+}
+
+/// [`execute_workflow`] on input in any of the engine's forms, e.g. an event received as bytes
+/// and indexed ([`engine::EventSource`]), which a core-format workflow runs on without parsing it
+/// into a tree.
+pub async fn execute_workflow_input(
+    state: &AppState,
+    actor: &Principal,
+    id: &str,
+    input: RunInput,
+) -> Result<Value, AppError> {
     actor.require_site_admin_writer()?;
     run_workflow(state, actor, id, input, "executeWorkflow", None).await
 }
@@ -891,7 +903,7 @@ async fn run_workflow(
     state: &AppState,
     actor: &Principal,
     id: &str,
-    input: Value,
+    input: RunInput,
     action: &str,
     only_scope: Option<&str>,
 ) -> Result<Value, AppError> {
@@ -905,6 +917,11 @@ async fn run_workflow(
         errors: v.errors.iter().map(|e| e.to_string()).collect(),
     });
     let inputs = if adhoc_number(&model.trigger_id).is_some() {
+        let input = match input {
+            RunInput::Raw(v) | RunInput::Normalized(v) => v,
+            RunInput::Data(d) => d.into_value(),
+            RunInput::Source(src) => src.to_value(),
+        };
         if !state.workflows.modules.is_enabled(&model.trigger_id) {
             return Ok(
                 json!({"success": false, "outcome": "The ad-hoc trigger is disabled: nothing was run."}),
@@ -921,16 +938,16 @@ async fn run_workflow(
             }
         }
         match scope.as_str() {
-            "passed_roaming_data" => vec![input],
+            "passed_roaming_data" => vec![RunInput::Raw(input)],
             // A payload that is already event data runs as it is.
-            "passed_event_ids" if input.get("Event").is_some() => vec![input],
-            "passed_event_ids" => collect_events(state, actor, &input).await?,
+            "passed_event_ids" if input.get("Event").is_some() => vec![RunInput::Raw(input)],
+            "passed_event_ids" => raw_inputs(collect_events(state, actor, &input).await?),
             "events" => {
                 let text = adhoc_setting(graph, "filters", "{}");
                 let filters: Value = serde_json::from_str(&text).map_err(|e| {
                     AppError::Invalid(format!("The trigger's search filters are not JSON: {e}"))
                 })?;
-                collect_events(state, actor, &filters).await?
+                raw_inputs(collect_events(state, actor, &filters).await?)
             }
             _ => Vec::new(),
         }
@@ -956,7 +973,7 @@ async fn execute_and_record(
     state: &AppState,
     model: &workflow::Model,
     prepared: &engine::Prepared,
-    input: Value,
+    input: RunInput,
     actor: &Principal,
     action: &str,
 ) -> Result<(RunReport, i64), AppError> {
@@ -971,15 +988,13 @@ async fn execute_and_record(
         .scope(actor.chain_depth, async {
             if model.debug_enabled {
                 let (engine, sink) = state.workflows.capturing_engine();
-                let report = engine
-                    .execute(prepared, RunInput::Raw(input), extension)
-                    .await;
+                let report = engine.execute(prepared, input, extension).await;
                 (report, sink.take())
             } else {
                 let report = state
                     .workflows
                     .engine()
-                    .execute(prepared, RunInput::Raw(input), extension)
+                    .execute(prepared, input, extension)
                     .await;
                 (report, Vec::new())
             }
@@ -1033,8 +1048,13 @@ pub async fn run_hook(
         tracing::error!(workflow = model.id, reason = %v.message(), "stored workflow does not validate");
         AppError::Internal
     })?;
-    let (report, _) = execute_and_record(state, &model, &prepared, data, actor, action).await?;
+    let (report, _) =
+        execute_and_record(state, &model, &prepared, RunInput::Raw(data), actor, action).await?;
     Ok(Some(report))
+}
+
+fn raw_inputs(values: Vec<Value>) -> Vec<RunInput> {
+    values.into_iter().map(RunInput::Raw).collect()
 }
 
 /// The events an ad-hoc run collects: each as `events/view` shows it to a site admin (MISP
@@ -1153,7 +1173,7 @@ pub async fn run_workflows_on_event(
             state,
             actor,
             id,
-            json!({"eventid": [ev.id]}),
+            RunInput::Raw(json!({"eventid": [ev.id]})),
             &action,
             Some("passed_event_ids"),
         )

@@ -1,4 +1,4 @@
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 
 use crate::backend::entities::{workflow_run, workflow_run_node};
 
@@ -35,42 +35,83 @@ pub async fn insert_run(
     run: NewRun,
     nodes: Vec<NewRunNode>,
 ) -> Result<i64, DbErr> {
-    let row = workflow_run::ActiveModel {
-        workflow_id: Set(run.workflow_id),
-        trigger_id: Set(run.trigger_id),
-        started_at: Set(run.started_at_us),
-        duration_us: Set(run.duration_us),
-        success: Set(run.success),
-        outcome: Set(run.outcome),
-        outcome_text: Set(run.outcome_text),
-        user_id: Set(run.user_id),
-        action: Set(run.action),
-        debug: Set(run.debug),
-        walk: Set(run.walk),
-        ..Default::default()
+    let ids = insert_runs(db, vec![(run, nodes)]).await?;
+    ids.first().copied().ok_or(DbErr::RecordNotInserted)
+}
+
+/// Node rows per `INSERT` statement (8 values each, well under SQLite's 32,766 parameters).
+const NODE_ROWS_PER_INSERT: usize = 1_000;
+
+/// Inserts several runs and their nodes, in one statement for the runs and one for the nodes
+/// (per 1,000), so that a batch of runs costs a few round trips instead of two per run; call
+/// inside a transaction. Returns the runs' ids, in the order given.
+///
+/// The ids come back through `RETURNING`, whose row order neither SQLite nor PostgreSQL
+/// promises; the ids themselves are handed out in the order the statement's rows are inserted
+/// (SQLite's rowid is one more than the largest, under its single writer; a PostgreSQL sequence
+/// only grows), so sorted they line up with the runs.
+pub async fn insert_runs(
+    db: &impl ConnectionTrait,
+    runs: Vec<(NewRun, Vec<NewRunNode>)>,
+) -> Result<Vec<i64>, DbErr> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
     }
-    .insert(db)
-    .await?;
-    if !nodes.is_empty() {
-        let rows = nodes
-            .into_iter()
-            .enumerate()
-            .map(|(seq, n)| workflow_run_node::ActiveModel {
-                run_id: Set(row.id),
-                seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
-                node_id: Set(n.node_id),
-                module_id: Set(n.module_id),
-                status: Set(n.status),
-                duration_us: Set(n.duration_us),
-                errors: Set(n.errors),
-                data: Set(n.data),
+    let (rows, nodes): (Vec<_>, Vec<_>) = runs
+        .into_iter()
+        .map(|(run, nodes)| {
+            let row = workflow_run::ActiveModel {
+                workflow_id: Set(run.workflow_id),
+                trigger_id: Set(run.trigger_id),
+                started_at: Set(run.started_at_us),
+                duration_us: Set(run.duration_us),
+                success: Set(run.success),
+                outcome: Set(run.outcome),
+                outcome_text: Set(run.outcome_text),
+                user_id: Set(run.user_id),
+                action: Set(run.action),
+                debug: Set(run.debug),
+                walk: Set(run.walk),
                 ..Default::default()
-            });
-        workflow_run_node::Entity::insert_many(rows)
+            };
+            (row, nodes)
+        })
+        .unzip();
+    let mut ids = workflow_run::Entity::insert_many(rows)
+        .exec_with_returning_keys(db)
+        .await?;
+    if ids.len() != nodes.len() {
+        return Err(DbErr::RecordNotInserted);
+    }
+    ids.sort_unstable();
+    let mut node_rows: Vec<workflow_run_node::ActiveModel> = ids
+        .iter()
+        .zip(nodes)
+        .flat_map(|(&run_id, nodes)| {
+            nodes
+                .into_iter()
+                .enumerate()
+                .map(move |(seq, n)| workflow_run_node::ActiveModel {
+                    run_id: Set(run_id),
+                    seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
+                    node_id: Set(n.node_id),
+                    module_id: Set(n.module_id),
+                    status: Set(n.status),
+                    duration_us: Set(n.duration_us),
+                    errors: Set(n.errors),
+                    data: Set(n.data),
+                    ..Default::default()
+                })
+        })
+        .collect();
+    while !node_rows.is_empty() {
+        let rest = node_rows.split_off(node_rows.len().min(NODE_ROWS_PER_INSERT));
+        workflow_run_node::Entity::insert_many(node_rows)
             .exec(db)
             .await?;
+        node_rows = rest;
     }
-    Ok(row.id)
+    Ok(ids)
 }
 
 /// Filters of the run log. `before` is a keyset cursor `(started_at, id)`: paging stays as fast
