@@ -247,6 +247,25 @@ fn bench_representation(c: &mut Criterion) {
                 })
             },
         );
+        // Flowgate's own path for a bare event (`engine::EventSource`): one validating pass
+        // indexing the tag names and object spans, then the complete core-format document
+        // written by copying the bytes (what the webhook sends).
+        let shared = bytes::Bytes::from(bytes.clone());
+        group.bench_with_input(BenchmarkId::new("index_source", n), &shared, |b, bytes| {
+            b.iter(|| engine::EventSource::index(bytes).is_some())
+        });
+        group.bench_with_input(
+            BenchmarkId::new("index_source_and_write_complete", n),
+            &shared,
+            |b, bytes| {
+                b.iter(|| {
+                    let src = engine::EventSource::index(bytes).expect("indexable");
+                    let mut out = Vec::new();
+                    src.write_complete(&mut out);
+                    out.len()
+                })
+            },
+        );
         group.bench_with_input(
             BenchmarkId::new("parse_value_and_core_format", n),
             &bytes,

@@ -52,17 +52,23 @@ pub fn guess_scope(raw: &Map<String, Value>) -> Scope {
     }
 }
 
-pub(crate) fn stringify_key(key: &str) -> bool {
-    key == "id"
-        || key.ends_with("_id")
+fn stringify_key(key: &str) -> bool {
+    stringify_key_bytes(key.as_bytes())
+}
+
+/// Whether the value under `key` is turned from a number into a string (ids, timestamps,
+/// distribution levels), on the key's bytes.
+pub(crate) fn stringify_key_bytes(key: &[u8]) -> bool {
+    key == b"id"
+        || key.ends_with(b"_id")
         || matches!(
             key,
-            "timestamp"
-                | "publish_timestamp"
-                | "distribution"
-                | "analysis"
-                | "attribute_count"
-                | "template_version"
+            b"timestamp"
+                | b"publish_timestamp"
+                | b"distribution"
+                | b"analysis"
+                | b"attribute_count"
+                | b"template_version"
         )
 }
 

@@ -35,6 +35,8 @@ use std::ops::{ControlFlow, Range};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::core_format::stringify_key_bytes;
+
 /// Nesting deeper than this is refused (serde_json's own limit is 128).
 pub const MAX_DEPTH: u32 = 100;
 
@@ -265,11 +267,6 @@ impl EventSource {
             }
         }
     }
-}
-
-/// The keys the core format turns from numbers into strings (`core_format::stringify_key`).
-fn stringify_key(key: &str) -> bool {
-    crate::core_format::stringify_key(key)
 }
 
 /// A string token: content range (between the quotes) and whether it holds escapes.
@@ -514,21 +511,19 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// A key's text (decoded when it holds escapes).
-    fn key(&self, k: Str) -> Res<Cow<'a, str>> {
+    /// A key's bytes (decoded when it holds escapes; the input is known to be UTF-8).
+    fn key(&self, k: Str) -> Res<Cow<'a, [u8]>> {
         if k.escaped {
-            decode(&self.s[k.start - 1..=k.end]).map(Cow::Owned)
+            decode(&self.s[k.start - 1..=k.end]).map(|s| Cow::Owned(s.into_bytes()))
         } else {
-            std::str::from_utf8(&self.s[k.start..k.end])
-                .map(Cow::Borrowed)
-                .map_err(|_| Refused)
+            Ok(Cow::Borrowed(&self.s[k.start..k.end]))
         }
     }
 
     /// A value the core format leaves as it is, unless it is a number under a key it turns into
     /// a string.
-    fn plain(&mut self, key: &str) -> Res<()> {
-        if matches!(self.peek()?, b'-' | b'0'..=b'9') && stringify_key(key) {
+    fn plain(&mut self, key: &[u8]) -> Res<()> {
+        if matches!(self.peek()?, b'-' | b'0'..=b'9') && stringify_key_bytes(key) {
             return Err(Refused);
         }
         self.skip_value()
@@ -547,7 +542,7 @@ impl<'a> Scanner<'a> {
         let mut name = None;
         let mut inherited = None;
         let obj = self.object(|sc, k| match &*sc.key(k)? {
-            "name" if name.is_none() => {
+            b"name" if name.is_none() => {
                 let s = sc.string()?;
                 name = Some(if s.escaped {
                     Text::Owned(decode(&sc.s[s.start - 1..=s.end])?.into_boxed_str())
@@ -556,13 +551,13 @@ impl<'a> Scanner<'a> {
                 });
                 Ok(())
             }
-            "inherited" if inherited.is_none() => {
+            b"inherited" if inherited.is_none() => {
                 let start = sc.pos;
                 sc.skip_value()?;
                 inherited = Some((start, sc.pos));
                 Ok(())
             }
-            "name" | "inherited" => Err(Refused),
+            b"name" | b"inherited" => Err(Refused),
             k => sc.plain(k),
         })?;
         Ok(Tag {
@@ -584,11 +579,11 @@ impl<'a> Scanner<'a> {
         let first = tags.len();
         let mut seen_tags = false;
         let obj = self.object(|sc, k| match &*sc.key(k)? {
-            "Tag" if !seen_tags => {
+            b"Tag" if !seen_tags => {
                 seen_tags = true;
                 sc.tags(tags)
             }
-            "Tag" | "value1" | "value2" | "AttributeTag" | "_allTags" => Err(Refused),
+            b"Tag" | b"value1" | b"value2" | b"AttributeTag" | b"_allTags" => Err(Refused),
             k => sc.plain(k),
         })?;
         Ok(Attr {
@@ -609,33 +604,36 @@ impl<'a> Scanner<'a> {
         let (mut top, mut nested) = (Vec::new(), Vec::new());
         let (mut seen_attrs, mut seen_objects, mut seen_tags) = (false, false, false);
         let event = self.object(|sc, k| match &*sc.key(k)? {
-            "Attribute" if !seen_attrs => {
+            b"Attribute" if !seen_attrs => {
                 seen_attrs = true;
                 sc.attributes(&mut top, &mut ix.tags)
             }
-            "Object" if !seen_objects => {
+            b"Object" if !seen_objects => {
                 seen_objects = true;
                 sc.array(|sc| {
                     let mut seen = false;
                     sc.object(|sc, k| match &*sc.key(k)? {
-                        "Attribute" if !seen => {
+                        b"Attribute" if !seen => {
                             seen = true;
                             sc.attributes(&mut nested, &mut ix.tags)
                         }
-                        "Attribute" => Err(Refused),
+                        b"Attribute" => Err(Refused),
                         k => sc.plain(k),
                     })
                     .map(drop)
                 })
             }
-            "Tag" if !seen_tags => {
+            b"Tag" if !seen_tags => {
                 seen_tags = true;
                 sc.tags(&mut ix.event_tags)
             }
-            "Attribute" | "Object" | "Tag" | "user_id" | "EventTag" | "_AttributeFlattened" => {
-                Err(Refused)
-            }
-            "Org" | "Orgc" if sc.peek()? == b'{' => sc.plain_object(),
+            b"Attribute"
+            | b"Object"
+            | b"Tag"
+            | b"user_id"
+            | b"EventTag"
+            | b"_AttributeFlattened" => Err(Refused),
+            b"Org" | b"Orgc" if sc.peek()? == b'{' => sc.plain_object(),
             k => sc.plain(k),
         })?;
         ix.event = event;
@@ -671,7 +669,7 @@ fn index(bytes: &[u8]) -> Res<Index> {
     let mut seen = false;
     sc.ws();
     sc.object(|sc, k| match &*sc.key(k)? {
-        "Event" if !seen => {
+        b"Event" if !seen => {
             seen = true;
             sc.event(&mut ix)
         }

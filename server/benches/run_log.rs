@@ -25,9 +25,10 @@ async fn seeded() -> DatabaseConnection {
     std::fs::create_dir_all(dir).expect("bench folder");
     let path = format!("{dir}/run-log-{RUNS}.db");
     let fresh = !std::path::Path::new(&path).exists();
-    let db = server::db::connect_and_migrate(&format!("sqlite://{path}?mode=rwc"))
-        .await
-        .expect("db");
+    let db =
+        server::db::connect_and_migrate(&format!("sqlite://{path}?mode=rwc"), Default::default())
+            .await
+            .expect("db");
     if fresh {
         let started = Instant::now();
         for batch in 0..RUNS / BATCH {

@@ -35,6 +35,8 @@ pub struct Config {
     /// `FLOWGATE_JOB_LEASE_SECS`: how long a job stays its worker's without a heartbeat, so how
     /// soon the job of a process that died runs elsewhere (default 30, at least 3).
     pub job_lease_secs: u64,
+    /// `FLOWGATE_SQLITE_SYNC`: `normal` (default) or `full`, see [`crate::db::SqliteSync`].
+    pub sqlite_sync: crate::db::SqliteSync,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/flowgate.db?mode=rwc";
@@ -51,7 +53,15 @@ impl Config {
                 anyhow::bail!("FLOWGATE_COOKIE_SECURE must be true or false, not `{other}`")
             }
         };
+        let sqlite_sync = match var("FLOWGATE_SQLITE_SYNC").as_deref() {
+            None | Some("normal") => crate::db::SqliteSync::Normal,
+            Some("full") => crate::db::SqliteSync::Full,
+            Some(other) => {
+                anyhow::bail!("FLOWGATE_SQLITE_SYNC must be normal or full, not `{other}`")
+            }
+        };
         Ok(Self {
+            sqlite_sync,
             database_url: var("FLOWGATE_DATABASE_URL")
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             addr: addr.parse().with_context(|| {
@@ -98,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("job_max_attempts", &self.job_max_attempts)
             .field("job_lease_secs", &self.job_lease_secs)
+            .field("sqlite_sync", &self.sqlite_sync)
             .finish()
     }
 }

@@ -3,14 +3,37 @@ use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
-/// Connects, prepares SQLite (parent folder, WAL), and runs every pending migration.
+/// When a SQLite commit is on disk (`FLOWGATE_SQLITE_SYNC`); PostgreSQL has its own
+/// `synchronous_commit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// `synchronous=NORMAL` in WAL mode (the default, as SQLite recommends for WAL): a commit
+    /// does not wait for the disk. A process that crashes or is killed loses nothing; a power
+    /// cut or an operating-system crash can lose the transactions of the last moment, never the
+    /// file's consistency.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit waits for the write-ahead log to reach the disk (an
+    /// fsync per transaction: several milliseconds on most disks).
+    Full,
+}
+
+/// Connects, prepares SQLite (parent folder, WAL, `sync`), and runs every pending migration.
 /// A failed migration is an error: the server must not start on a half-migrated schema.
-pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_and_migrate(
+    url: &str,
+    sync: SqliteSync,
+) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url) {
         create_parent(path)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
+    let level = match sync {
+        SqliteSync::Normal => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+        SqliteSync::Full => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+    };
+    options.map_sqlx_sqlite_opts(move |o| o.synchronous(level));
     let db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to {}", crate::config::redact_url(url)))?;

@@ -58,7 +58,7 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(?config, "starting Flowgate");
     // Processes started together on one database migrate and set it up one at a time.
     let startup = db::StartupLock::acquire(&config.database_url).await?;
-    let db = db::connect_and_migrate(&config.database_url).await?;
+    let db = db::connect_and_migrate(&config.database_url, config.sqlite_sync).await?;
     let seed = bootstrap::AdminSeed {
         email: config.admin_email.clone(),
         password: config.admin_password.clone(),
@@ -164,7 +164,7 @@ async fn serve() -> anyhow::Result<()> {
 async fn user_key(email: &str) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let startup = db::StartupLock::acquire(&config.database_url).await?;
-    let db = db::connect_and_migrate(&config.database_url).await?;
+    let db = db::connect_and_migrate(&config.database_url, config.sqlite_sync).await?;
     startup.release().await;
     let user = users::find_user_by_email(&db, email)
         .await

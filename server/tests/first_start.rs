@@ -58,7 +58,9 @@ async fn first_start_creates_roles_host_org_and_admin_once() {
 async fn first_start_generates_a_password_when_none_is_given() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display());
-    let db = server::db::connect_and_migrate(&url).await.unwrap();
+    let db = server::db::connect_and_migrate(&url, Default::default())
+        .await
+        .unwrap();
     let mut seed = common::seed();
     seed.password = None;
     let created = app::backend::services::bootstrap::ensure_initial_data(&db, &seed)
@@ -130,5 +132,7 @@ async fn failed_migration_stops_start_up() {
     )
     .unwrap();
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    assert!(server::db::connect_and_migrate(&url).await.is_err());
+    assert!(server::db::connect_and_migrate(&url, Default::default())
+        .await
+        .is_err());
 }

@@ -299,7 +299,9 @@ pub async fn spawn_on(
         )
         .with_test_writer()
         .try_init();
-    let db = server::db::connect_and_migrate(&url).await.unwrap();
+    let db = server::db::connect_and_migrate(&url, Default::default())
+        .await
+        .unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
     let (addr, server, state, log_follower) = serve(db.clone(), options).await;
     let workers = app::backend::jobs::Workers::start(state.clone(), test_workers());
