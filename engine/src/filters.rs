@@ -198,13 +198,16 @@ pub fn evaluate_each<'v>(op: Operator, value: &Value, produce: &mut Producer<'v,
     }
 }
 
+/// Hands each string to the visitor it is given, stopping when the visitor breaks.
+pub type StrProducer<'p> = dyn FnMut(&mut dyn FnMut(&str) -> ControlFlow<()>) + 'p;
+
 /// [`evaluate_each`] over strings (tag names read from an [`crate::EventSource`] index): the
 /// same answer as producing each as a `Value::String`. The `in`/`not_in` operators with plain
 /// wanted strings compare the strings directly; anything else goes through [`evaluate_each`].
 pub fn evaluate_each_str(
     op: Operator,
     value: &Value,
-    produce: &mut dyn FnMut(&mut dyn FnMut(&str) -> ControlFlow<()>),
+    produce: &mut StrProducer<'_>,
 ) -> bool {
     let set_operator = matches!(
         op,

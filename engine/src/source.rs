@@ -322,7 +322,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Moves to the next `"`, `\` or control character inside a string, eight bytes at a time.
-    fn to_special(&mut self) -> Res<u8> {
+    fn skip_to_special(&mut self) -> Res<u8> {
         while let Some(chunk) = self.s.get(self.pos..self.pos + 8) {
             let x = u64::from_le_bytes(chunk.try_into().map_err(|_| Refused)?);
             let quote = zero_bytes(x ^ splat(b'"'));
@@ -350,7 +350,7 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            match self.to_special()? {
+            match self.skip_to_special()? {
                 b'"' => {
                     let end = self.pos;
                     self.pos += 1;
