@@ -204,11 +204,7 @@ pub type StrProducer<'p> = dyn FnMut(&mut dyn FnMut(&str) -> ControlFlow<()>) + 
 /// [`evaluate_each`] over strings (tag names read from an [`crate::EventSource`] index): the
 /// same answer as producing each as a `Value::String`. The `in`/`not_in` operators with plain
 /// wanted strings compare the strings directly; anything else goes through [`evaluate_each`].
-pub fn evaluate_each_str(
-    op: Operator,
-    value: &Value,
-    produce: &mut StrProducer<'_>,
-) -> bool {
+pub fn evaluate_each_str(op: Operator, value: &Value, produce: &mut StrProducer<'_>) -> bool {
     let set_operator = matches!(
         op,
         Operator::InOr | Operator::InAnd | Operator::NotInOr | Operator::NotInAnd
