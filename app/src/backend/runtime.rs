@@ -203,18 +203,23 @@ struct DbRunLog {
 }
 
 /// Appends lines to `path` (folder created if missing) from a channel, in order.
+///
+/// The writes are plain `write(2)` calls on the writer task's thread, not hops to tokio's
+/// blocking pool: appending a few hundred bytes to a local file returns from the page cache in
+/// microseconds, while a hop to the pool wakes a thread per batch (under load that hand-off cost
+/// more than the write; see the README's performance section). Lines queued while a write ran go
+/// out in the next one.
 fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSender<String> {
-    use tokio::io::AsyncWriteExt;
+    use std::io::Write;
     let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         if let Some(dir) = path.parent() {
             let _ = tokio::fs::create_dir_all(dir).await;
         }
-        let file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
-            .await;
+            .open(&path);
         let mut file = match file {
             Ok(f) => f,
             Err(e) => {
@@ -222,15 +227,16 @@ fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSende
                 return;
             }
         };
-        while let Some(mut text) = lines.recv().await {
+        let mut text = String::new();
+        while let Some(first) = lines.recv().await {
+            text.clear();
+            text.push_str(&first);
             text.push('\n');
-            // Lines queued meanwhile go out in the same write (a file write is a hop to
-            // tokio's blocking pool).
             while let Ok(more) = lines.try_recv() {
                 text.push_str(&more);
                 text.push('\n');
             }
-            if let Err(e) = file.write_all(text.as_bytes()).await {
+            if let Err(e) = file.write_all(text.as_bytes()) {
                 tracing::error!(path = %path.display(), error = %e, "cannot write the workflow execution log");
             }
         }
