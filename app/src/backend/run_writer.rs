@@ -159,17 +159,21 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     }
 }
 
+/// A run waiting in a batch: its row, its node rows, the end of its job attempt, and `T` (the
+/// caller's answer channel, or nothing when the run is written alone).
+type Pending<T> = (
+    runs::NewRun,
+    Vec<runs::NewRunNode>,
+    Option<Box<jobs::JobEnd>>,
+    T,
+);
+
 /// Writes the runs of `pending` in `txn` (see [`runs::insert_runs`]), each after recording its
 /// job attempt's end; the run of a job that is no longer its worker's is not logged (answered as
 /// an error, inside the `Ok`, so the batch goes on). Answers in `pending`'s order.
 async fn insert<T>(
     txn: &sea_orm::DatabaseTransaction,
-    pending: &[(
-        runs::NewRun,
-        Vec<runs::NewRunNode>,
-        Option<Box<jobs::JobEnd>>,
-        T,
-    )],
+    pending: &[Pending<T>],
 ) -> Result<Vec<Result<i64, String>>, DbErr> {
     let mut answers = Vec::with_capacity(pending.len());
     let mut logged = Vec::with_capacity(pending.len());
