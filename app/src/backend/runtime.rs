@@ -214,7 +214,7 @@ fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSende
     let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         if let Some(dir) = path.parent() {
-            let _ = tokio::fs::create_dir_all(dir).await;
+            let _ = std::fs::create_dir_all(dir);
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -227,13 +227,11 @@ fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSende
                 return;
             }
         };
-        let mut text = String::new();
-        while let Some(first) = lines.recv().await {
+        let (mut batch, mut text) = (Vec::new(), String::new());
+        while lines.recv_many(&mut batch, 1024).await > 0 {
             text.clear();
-            text.push_str(&first);
-            text.push('\n');
-            while let Ok(more) = lines.try_recv() {
-                text.push_str(&more);
+            for line in batch.drain(..) {
+                text.push_str(&line);
                 text.push('\n');
             }
             if let Err(e) = file.write_all(text.as_bytes()) {
