@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use app::backend::session_store::DbSessionStore;
 use app::backend::AppState;
+use axum::extract::FromRef;
 use axum::Router;
+use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
@@ -54,7 +56,7 @@ impl Default for RouterOptions {
 /// The whole application: MISP REST routes, login/logout, Leptos pages and server functions,
 /// static files; wrapped in tracing, sessions, CSRF protection and principal resolution.
 pub fn build_router(state: AppState, options: RouterOptions) -> Router {
-    let leptos_options = state.leptos_options.clone();
+    let leptos_options = LeptosOptions::from_ref(&state);
     // Pages that share their address with a MISP JSON route are served by that route's handler
     // (see `render_page`), so axum gets one route per path.
     let routes: Vec<_> = generate_route_list(app::App)
@@ -123,7 +125,7 @@ pub(crate) async fn render_page(
     state: AppState,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let options = state.leptos_options.clone();
+    let options = LeptosOptions::from_ref(&state);
     let handler = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(state.clone());

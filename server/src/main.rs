@@ -103,13 +103,14 @@ async fn serve() -> anyhow::Result<()> {
     let state = AppState {
         db: db.clone(),
         workflows: std::sync::Arc::new(workflows),
-        leptos_options,
+        leptos_options: std::sync::Arc::new(leptos_options),
         login_throttle: LoginThrottle::default(),
         principals: Default::default(),
     };
     app::backend::services::zmq::bind_if_enabled(&state).await;
     app::backend::services::action_modules::refresh_in_background(&state);
     let log_hook = server::spawn_log_hook(state.clone(), Duration::from_millis(250));
+    let runtime = state.workflows.clone();
     let workers = (config.workers > 0).then(|| {
         app::backend::jobs::Workers::start(
             state.clone(),
@@ -141,6 +142,14 @@ async fn serve() -> anyhow::Result<()> {
         config.addr,
         config.admin_email
     );
+    // Answers go out as soon as they are written, not held back by Nagle's algorithm waiting
+    // for the client's delayed ACK.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -152,6 +161,8 @@ async fn serve() -> anyhow::Result<()> {
     if let Some(workers) = workers {
         workers.shutdown().await;
     }
+    // Answered runs whose log rows are still queued are written before the store closes.
+    runtime.runs.settle().await;
     cleanup.abort();
     prune.abort();
     log_hook.abort();

@@ -2,7 +2,7 @@
 mod common;
 
 use app::backend::runtime::{RuntimeOptions, WorkflowRuntime};
-use app::backend::store::runs::{insert_run, insert_runs, NewRun, NewRunNode};
+use app::backend::store::runs::{insert_run, insert_runs, reserve_run_ids, NewRun, NewRunNode};
 use app::backend::store::settings::upsert_setting;
 use app::backend::AppState;
 use common::{for_each_backend, ADMIN_EMAIL};
@@ -85,7 +85,7 @@ async fn blocked_runs_write_the_execution_log_file() {
     let state = AppState {
         db: app.db.clone(),
         workflows: std::sync::Arc::new(runtime),
-        leptos_options: common::leptos_options(),
+        leptos_options: std::sync::Arc::new(common::leptos_options()),
         login_throttle: Default::default(),
         principals: Default::default(),
     };
@@ -162,15 +162,20 @@ async fn a_batch_of_runs_keeps_each_runs_nodes() {
             .map(|(run, &n)| {
                 let mut r = run_at(1_000 + i64::try_from(run).unwrap());
                 r.action = format!("run-{run}");
-                (r, (0..n).map(|seq| node(run, seq)).collect())
+                (r, (0..n).map(|seq| node(run, seq)).collect::<Vec<_>>())
             })
             .collect();
         insert_run(&app.db, run_at(1), vec![node(99, 0)])
             .await
             .unwrap();
-        let ids = insert_runs(&app.db, batch).await.unwrap();
+        let ids = reserve_run_ids(&app.db, 4).await.unwrap();
         assert_eq!(ids.len(), counts.len());
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let batch = ids
+            .iter()
+            .zip(batch)
+            .map(|(&id, (run, nodes))| (id, run, nodes))
+            .collect();
+        insert_runs(&app.db, batch).await.unwrap();
         for (run, (&id, &n)) in ids.iter().zip(&counts).enumerate() {
             let row = app::backend::entities::workflow_run::Entity::find_by_id(id)
                 .one(&app.db)
@@ -188,6 +193,33 @@ async fn a_batch_of_runs_keeps_each_runs_nodes() {
             let want: Vec<String> = (0..n).map(|seq| format!("m-{run}-{seq}")).collect();
             assert_eq!(modules, want, "nodes of run {run}");
         }
+    })
+    .await;
+}
+
+/// Run ids taken ahead are unique: two blocks never overlap, a run inserted meanwhile without a
+/// reserved id gets none of them, and a block taken on a store with runs starts past them; on
+/// both stores, also on a fresh run table.
+#[tokio::test]
+async fn reserved_run_ids_are_never_handed_out_twice() {
+    for_each_backend(|app| async move {
+        use std::collections::HashSet;
+        let first = reserve_run_ids(&app.db, 3).await.unwrap();
+        assert_eq!(first.len(), 3);
+        let inserted = insert_run(&app.db, run_at(1), vec![]).await.unwrap();
+        let second = reserve_run_ids(&app.db, 5).await.unwrap();
+        assert_eq!(second.len(), 5);
+        let mut all: HashSet<i64> = first.iter().chain(&second).copied().collect();
+        assert_eq!(all.len(), 8, "{first:?} {second:?}");
+        assert!(all.insert(inserted), "{inserted} was reserved already");
+        // A reserved id is used as it is; the next automatic id is still fresh.
+        insert_runs(&app.db, vec![(second[4], run_at(2), vec![])])
+            .await
+            .unwrap();
+        let after = insert_run(&app.db, run_at(3), vec![]).await.unwrap();
+        assert!(all.insert(after), "{after} was handed out already");
+        assert!(after > second[4]);
+        assert!(reserve_run_ids(&app.db, 0).await.unwrap().is_empty());
     })
     .await;
 }

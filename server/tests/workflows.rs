@@ -49,7 +49,9 @@ async fn add_gate(app: &TestApp) -> Value {
     r.json().await.unwrap()
 }
 
+/// The stored row, once every run answered so far is logged and counted.
 async fn stored_row(app: &TestApp, id: i32) -> app::backend::entities::workflow::Model {
+    app.state.workflows.runs.settle().await;
     app::backend::store::workflows::find_workflow(&app.db, id)
         .await
         .unwrap()
@@ -618,7 +620,8 @@ async fn execute_workflow_runs_and_logs() {
 }
 
 /// Runs answered at the same time share run-log commits (group commit): each still gets its own
-/// run id, which is in the log when the answer arrives, and the counter counts every run. A save
+/// run id, which a reader of the log finds as soon as the answer arrives, and the counter counts
+/// every run. A save
 /// right after runs (the workflow cached for runs) takes effect on the next run.
 #[tokio::test]
 async fn concurrent_runs_are_each_logged_once_and_counted() {
@@ -641,6 +644,11 @@ async fn concurrent_runs_are_each_logged_once_and_counted() {
         let ids = futures::future::join_all(runs).await;
         let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
         assert_eq!(distinct.len(), 40, "every run has its own id");
+        // The answer does not wait for the log, but a reader finds every run it names.
+        for run_id in &ids {
+            let r = get(&app, &format!("/workflows/logs/{run_id}"), ADMIN_KEY).await;
+            assert_eq!(r.status(), 200, "run {run_id} is not in the log");
+        }
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let logged = app::backend::entities::workflow_run::Entity::find()
             .filter(app::backend::entities::workflow_run::Column::Id.is_in(ids.clone()))
@@ -767,6 +775,7 @@ async fn module_stateless_execution_runs_one_module() {
             );
         }
         use sea_orm::{EntityTrait, PaginatorTrait};
+        app.state.workflows.runs.settle().await;
         let runs = app::backend::entities::workflow_run::Entity::find()
             .count(&app.db)
             .await

@@ -4,23 +4,39 @@
 //! transaction per run, the commits serialise on the database (one connection on SQLite) and
 //! cap a busy server at a few thousand runs per second whatever the engine does. One writer task
 //! instead takes every write queued while the previous transaction was committing and commits
-//! them together: a caller still waits until its run is durably in the log (the REST answer
-//! carries the run id), but concurrent runs share one commit.
+//! them together.
+//!
+//! A run is named before it is written: its id is taken ahead from the database's own id
+//! generator ([`runs::reserve_run_ids`], a block at a time), so the REST answer carries the id
+//! without waiting for the commit, and an action gated by a workflow is not held up by the log.
+//! The writer gathers writes for [`LINGER`] before each commit. Whoever reads the log or the
+//! counters first calls [`RunWriter::settle`], which returns once everything queued before it is
+//! committed: a client that reads the run named in an answer finds it. At most [`MAX_QUEUED`]
+//! runs wait to be written; past that, loggers wait for room. The run of a queued job is the exception: it is committed together with the end of
+//! the job's attempt, and its caller waits for that commit.
 //!
 //! Writes are applied in the order they were queued, so a counter increment queued when a run
 //! starts is committed no later than that run's row. A batch that fails for a reason outside
 //! its data is tried again once; if it still fails, its writes are tried one by one, so one bad
-//! row only fails its own caller.
+//! row only loses (and logs an error for) itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::backend::store::{jobs, runs, workflows};
 
 /// Writes taken into one transaction at most (bounds a commit's latency under a burst).
 const MAX_BATCH: usize = 256;
+/// How long the writer gathers writes after the first one of a batch. Nobody waits on a logged
+/// run, so a short pause costs nothing and, under load, turns one commit (and its thread
+/// hand-offs) per few runs into one per pause. A reader's [`RunWriter::settle`] waits for it.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// Runs queued and not yet committed at most: past this, loggers wait for the writer, so a store
+/// slower than the runs holds the runs back instead of filling memory.
+const MAX_QUEUED: usize = 4_096;
 /// Pause before a failed batch is tried again.
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -30,41 +46,143 @@ pub const LOST_JOB: &str = "run not logged";
 
 enum Write {
     Counter(i32),
-    Run {
-        run: runs::NewRun,
-        nodes: Vec<runs::NewRunNode>,
-        /// The end of the job attempt the run belongs to, recorded in the same transaction.
-        end: Option<Box<jobs::JobEnd>>,
-        done: oneshot::Sender<Result<i64, String>>,
-    },
+    Run(Box<QueuedRun>),
+    /// Told once every write queued before it is committed (or has failed).
+    Settle(oneshot::Sender<()>),
+}
+
+struct QueuedRun {
+    id: i64,
+    run: runs::NewRun,
+    nodes: Vec<runs::NewRunNode>,
+    /// The end of the job attempt the run belongs to, recorded in the same transaction.
+    end: Option<Box<jobs::JobEnd>>,
+    /// Told when the run is committed, for a caller that waits.
+    done: Option<oneshot::Sender<Result<(), String>>>,
+    /// The run's place in the queue, given back once it is written.
+    place: OwnedSemaphorePermit,
+}
+
+/// Run ids taken ahead from the store, handed out one per run.
+#[derive(Default)]
+struct RunIds {
+    free: std::sync::Mutex<VecDeque<i64>>,
+    /// Held while a block is being taken, so concurrent callers take one block, not one each.
+    refill: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Run ids taken from the store at a time.
+const ID_BLOCK: u32 = 1024;
+/// Ids left when the next block is taken in the background, so that runs seldom wait for one.
+const ID_LOW: usize = 256;
+
+impl RunIds {
+    /// An id if one is left, and how many are left after it.
+    fn pop(&self) -> Option<(i64, usize)> {
+        let mut free = self.free.lock().ok()?;
+        free.pop_front().map(|id| (id, free.len()))
+    }
+
+    async fn take_block(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let ids = runs::reserve_run_ids(db, ID_BLOCK).await?;
+        self.free
+            .lock()
+            .map_err(|_| DbErr::Custom("the run id block is poisoned".into()))?
+            .extend(ids);
+        Ok(())
+    }
+
+    /// The next id: at once while ids are left (taking the next block in the background when
+    /// few are), else after taking a block.
+    async fn next(self: &Arc<Self>, db: &DatabaseConnection) -> Result<i64, DbErr> {
+        loop {
+            if let Some((id, left)) = self.pop() {
+                if left < ID_LOW {
+                    if let Ok(refilling) = self.refill.clone().try_lock_owned() {
+                        let (ids, db) = (self.clone(), db.clone());
+                        tokio::spawn(async move {
+                            if ids.left() < ID_LOW {
+                                if let Err(e) = ids.take_block(&db).await {
+                                    tracing::warn!(error = %e, "cannot take run ids ahead");
+                                }
+                            }
+                            drop(refilling);
+                        });
+                    }
+                }
+                return Ok(id);
+            }
+            let _refilling = self.refill.lock().await;
+            if self.left() == 0 {
+                self.take_block(db).await?;
+            }
+        }
+    }
+
+    /// How many ids are left.
+    fn left(&self) -> usize {
+        self.free.lock().map(|f| f.len()).unwrap_or(0)
+    }
+}
+
+/// Waits for a first item, then gathers what else arrives within `linger`, up to `max` in all;
+/// `false` once the channel is closed and empty. For writers whose callers do not wait: under
+/// load they wake once per `linger` instead of once per item.
+pub(crate) async fn gather<T>(
+    rx: &mut mpsc::UnboundedReceiver<T>,
+    batch: &mut Vec<T>,
+    max: usize,
+    linger: std::time::Duration,
+) -> bool {
+    if rx.recv_many(batch, max).await == 0 {
+        return false;
+    }
+    if batch.len() < max {
+        tokio::time::sleep(linger).await;
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+    }
+    true
+}
+
+fn stopped() -> DbErr {
+    DbErr::Custom("the run-log writer has stopped".into())
 }
 
 /// The queue in front of the writer task.
 pub struct RunWriter {
     queue: mpsc::UnboundedSender<Write>,
+    db: DatabaseConnection,
+    ids: Arc<RunIds>,
+    room: Arc<Semaphore>,
 }
 
 impl RunWriter {
     /// Starts the writer task on `db`; it ends when the writer is dropped.
     pub fn start(db: DatabaseConnection) -> Self {
         let (queue, mut rx) = mpsc::unbounded_channel::<Write>();
+        let writer_db = db.clone();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(w) => batch.push(w),
-                        Err(_) => break,
-                    }
-                }
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while gather(&mut rx, &mut batch, MAX_BATCH, LINGER).await {
                 // In a task of its own, so that a panic fails only this batch's callers (their
                 // answers are dropped: "the run-log writer has stopped") and the writer goes on.
-                if let Err(e) = tokio::spawn(commit(db.clone(), batch)).await {
+                let taken = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                if let Err(e) = tokio::spawn(commit(writer_db.clone(), taken)).await {
                     tracing::error!(error = %e, "a run-log batch panicked");
                 }
             }
         });
-        Self { queue }
+        Self {
+            queue,
+            db,
+            ids: Arc::default(),
+            room: Arc::new(Semaphore::new(MAX_QUEUED)),
+        }
     }
 
     /// Counts one run of workflow `workflow_id` (committed with the next batch).
@@ -72,45 +190,113 @@ impl RunWriter {
         let _ = self.queue.send(Write::Counter(workflow_id));
     }
 
-    /// Logs a run with its nodes, and the end of the job attempt it belongs to if any (so the
-    /// run log holds a job's run exactly when the job has left the running state; a job that
-    /// is no longer this worker's is not logged: its new owner logs it). Answers the run's id
-    /// once committed.
-    pub async fn record(
+    /// Logs a run with its nodes, committed with the next batch; answers the id it is logged
+    /// under at once (see the module's notes).
+    pub async fn log(&self, run: runs::NewRun, nodes: Vec<runs::NewRunNode>) -> Result<i64, DbErr> {
+        let queued = self.queued().await?;
+        let id = self.ids.next(&self.db).await?;
+        self.queue
+            .send(Write::Run(Box::new(QueuedRun {
+                id,
+                run,
+                nodes,
+                end: None,
+                done: None,
+                place: queued,
+            })))
+            .map_err(|_| stopped())?;
+        Ok(id)
+    }
+
+    /// Logs the run of a queued job together with the end of its attempt, so the run log holds
+    /// a job's run exactly when the job has left the running state; a job that is no longer this
+    /// worker's is not logged (its new owner logs it). Answers the run's id once committed.
+    pub async fn log_job_run(
         &self,
         run: runs::NewRun,
         nodes: Vec<runs::NewRunNode>,
-        end: Option<jobs::JobEnd>,
+        end: jobs::JobEnd,
     ) -> Result<i64, DbErr> {
+        let queued = self.queued().await?;
+        let id = self.ids.next(&self.db).await?;
         let (done, answer) = oneshot::channel();
         self.queue
-            .send(Write::Run {
+            .send(Write::Run(Box::new(QueuedRun {
+                id,
                 run,
                 nodes,
-                end: end.map(Box::new),
-                done,
-            })
-            .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?;
+                end: Some(Box::new(end)),
+                done: Some(done),
+                place: queued,
+            })))
+            .map_err(|_| stopped())?;
         answer
             .await
-            .map_err(|_| DbErr::Custom("the run-log writer has stopped".into()))?
-            .map_err(DbErr::Custom)
+            .map_err(|_| stopped())?
+            .map_err(DbErr::Custom)?;
+        Ok(id)
+    }
+
+    /// A place in the queue, waited for while [`MAX_QUEUED`] runs are waiting to be written.
+    async fn queued(&self) -> Result<OwnedSemaphorePermit, DbErr> {
+        // Taken without yielding while there is room, so a run is queued in the same poll that
+        // finished it and a caller dropped right then (a client gone) cannot lose its log row.
+        match self.room.clone().try_acquire_owned() {
+            Ok(place) => Ok(place),
+            Err(_) => self
+                .room
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| stopped()),
+        }
+    }
+
+    /// Returns once every run and counter queued before the call is committed (or has failed
+    /// and been reported): what a reader of the run log or the counters calls first.
+    pub async fn settle(&self) {
+        let (done, answer) = oneshot::channel();
+        if self.queue.send(Write::Settle(done)).is_ok() {
+            let _ = answer.await;
+        }
     }
 }
+
+/// A run waiting in a batch: its id, row and node rows, the end of its job attempt, and `T`
+/// (the caller's answer channel, if one waits).
+type Pending<T> = (
+    i64,
+    runs::NewRun,
+    Vec<runs::NewRunNode>,
+    Option<Box<jobs::JobEnd>>,
+    T,
+);
+
+type Answer = Option<oneshot::Sender<Result<(), String>>>;
 
 async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     let db = &db;
     let mut counters: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut pending = Vec::new();
+    let mut pending: Vec<Pending<Answer>> = Vec::new();
+    let mut settled = Vec::new();
+    // Given back when this batch is done, written or not.
+    let mut queued = Vec::new();
     for w in batch {
         match w {
             Write::Counter(id) => *counters.entry(id).or_default() += 1,
-            Write::Run {
-                run,
-                nodes,
-                end,
-                done,
-            } => pending.push((run, nodes, end, done)),
+            Write::Run(queued_run) => {
+                let QueuedRun {
+                    id,
+                    run,
+                    nodes,
+                    end,
+                    done,
+                    place,
+                } = *queued_run;
+                pending.push((id, run, nodes, end, done));
+                queued.push(place);
+            }
+            Write::Settle(done) => settled.push(done),
         }
     }
     let together = || async {
@@ -118,9 +304,9 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
         for (&id, &n) in &counters {
             workflows::increment_counter_by(&txn, id, n).await?;
         }
-        let ids = insert(&txn, &pending).await?;
+        let answers = insert(&txn, &pending).await?;
         txn.commit().await?;
-        Ok::<_, DbErr>(ids)
+        Ok::<_, DbErr>(answers)
     };
     // A failure that is not the data's (a lock held by another process, a dropped connection)
     // usually passes: the whole batch is tried once more before its writes are tried alone.
@@ -133,9 +319,9 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
         other => other,
     };
     match result {
-        Ok(ids) => {
-            for ((_, _, _, done), id) in pending.into_iter().zip(ids) {
-                let _ = done.send(id);
+        Ok(answers) => {
+            for ((.., done), answer) in pending.into_iter().zip(answers) {
+                answer_run(done, answer);
             }
         }
         Err(e) => {
@@ -145,28 +331,34 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
                     tracing::error!(error = %e, workflow_id = id, "run counter update failed");
                 }
             }
-            for (run, nodes, end, done) in pending {
+            for (id, run, nodes, end, done) in pending {
                 let alone = async {
                     let txn = db.begin().await?;
-                    let one = [(run, nodes, end, ())];
-                    let id = insert(&txn, &one).await?.pop();
+                    let one = [(id, run, nodes, end, ())];
+                    let answer = insert(&txn, &one).await?.pop();
                     txn.commit().await?;
-                    Ok::<_, DbErr>(id.unwrap_or_else(|| Err("run not inserted".into())))
+                    Ok::<_, DbErr>(answer.unwrap_or_else(|| Err("run not inserted".into())))
                 };
-                let _ = done.send(alone.await.map_err(|e| e.to_string()).and_then(|id| id));
+                let answer = alone.await.map_err(|e| e.to_string()).and_then(|a| a);
+                if let Err(e) = &answer {
+                    if !e.starts_with(LOST_JOB) {
+                        tracing::error!(error = %e, run_id = id, "a run could not be logged");
+                    }
+                }
+                answer_run(done, answer);
             }
         }
     }
+    for done in settled {
+        let _ = done.send(());
+    }
 }
 
-/// A run waiting in a batch: its row, its node rows, the end of its job attempt, and `T` (the
-/// caller's answer channel, or nothing when the run is written alone).
-type Pending<T> = (
-    runs::NewRun,
-    Vec<runs::NewRunNode>,
-    Option<Box<jobs::JobEnd>>,
-    T,
-);
+fn answer_run(done: Answer, answer: Result<(), String>) {
+    if let Some(done) = done {
+        let _ = done.send(answer);
+    }
+}
 
 /// Writes the runs of `pending` in `txn` (see [`runs::insert_runs`]), each after recording its
 /// job attempt's end; the run of a job that is no longer its worker's is not logged (answered as
@@ -174,11 +366,10 @@ type Pending<T> = (
 async fn insert<T>(
     txn: &sea_orm::DatabaseTransaction,
     pending: &[Pending<T>],
-) -> Result<Vec<Result<i64, String>>, DbErr> {
+) -> Result<Vec<Result<(), String>>, DbErr> {
     let mut answers = Vec::with_capacity(pending.len());
     let mut logged = Vec::with_capacity(pending.len());
-    let mut slots = Vec::with_capacity(pending.len());
-    for (run, nodes, end, _) in pending {
+    for (id, run, nodes, end, _) in pending {
         if let Some(end) = end {
             let now = crate::backend::jobs::now_us();
             if jobs::end(txn, end, now).await?.is_none() {
@@ -189,13 +380,9 @@ async fn insert<T>(
                 continue;
             }
         }
-        slots.push(answers.len());
-        answers.push(Ok(0));
-        logged.push((run.clone(), nodes.clone()));
+        answers.push(Ok(()));
+        logged.push((*id, run.clone(), nodes.clone()));
     }
-    let ids = runs::insert_runs(txn, logged).await?;
-    for (slot, id) in slots.into_iter().zip(ids) {
-        answers[slot] = Ok(id);
-    }
+    runs::insert_runs(txn, logged).await?;
     Ok(answers)
 }

@@ -228,7 +228,10 @@ fn start_log_file(path: std::path::PathBuf) -> tokio::sync::mpsc::UnboundedSende
             }
         };
         let (mut batch, mut text) = (Vec::new(), String::new());
-        while lines.recv_many(&mut batch, 1024).await > 0 {
+        // Lines are gathered for a few milliseconds, so a busy server appends once per pause
+        // rather than once per run (a line waits no longer than a run-log row).
+        let linger = std::time::Duration::from_millis(2);
+        while crate::backend::run_writer::gather(&mut lines, &mut batch, 1024, linger).await {
             text.clear();
             for line in batch.drain(..) {
                 text.push_str(&line);

@@ -8,10 +8,19 @@ use sea_orm::DatabaseConnection;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub workflows: std::sync::Arc<super::runtime::WorkflowRuntime>,
-    pub leptos_options: LeptosOptions,
+    /// Behind an `Arc`: the state is cloned for every request (by each layer that takes it), and
+    /// the options are a dozen `Arc<str>` fields.
+    pub leptos_options: std::sync::Arc<LeptosOptions>,
     pub login_throttle: LoginThrottle,
     /// API-key principals recently loaded (see `services::auth::PrincipalCache`).
     pub principals: std::sync::Arc<crate::backend::services::auth::PrincipalCache>,
+}
+
+/// What Leptos's handlers take from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        (*state.leptos_options).clone()
+    }
 }
 
 /// How failed logins are throttled: at most `max_failures` per e-mail address and per client

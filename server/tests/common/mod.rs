@@ -185,7 +185,7 @@ async fn serve(
     let state = AppState {
         workflows: std::sync::Arc::new(workflows),
         db,
-        leptos_options: leptos_options(),
+        leptos_options: std::sync::Arc::new(leptos_options()),
         login_throttle: LoginThrottle::default(),
         principals: Default::default(),
     };

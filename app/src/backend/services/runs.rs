@@ -69,6 +69,8 @@ pub async fn list_runs(
     q: &RunQuery,
 ) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    // A run named in an answer is in the log once the writer settles.
+    state.workflows.runs.settle().await;
     if let Some(outcome) = &q.outcome {
         if !matches!(outcome.as_str(), "success" | "failure" | "blocked") {
             return Err(AppError::Invalid(
@@ -95,6 +97,8 @@ pub async fn list_runs(
 /// `{"WorkflowRun": {...}, "WorkflowRunNode": [...]}`.
 pub async fn view_run(state: &AppState, actor: &Principal, id: i64) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    // A run named in an answer is in the log once the writer settles.
+    state.workflows.runs.settle().await;
     let (run, nodes) = store::find_run(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("Invalid workflow run.".into()))?;

@@ -133,6 +133,8 @@ pub async fn index_workflows(
     limit: u64,
 ) -> Result<Vec<Value>, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     let enabled = enabled_triggers(state).await?;
     Ok(workflows::list_workflows(
         &state.db,
@@ -152,6 +154,8 @@ pub async fn view_workflow(
     id_or_uuid: &str,
 ) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     let model = find(state, id_or_uuid).await?;
     Ok(workflow_json(
         &model,
@@ -371,6 +375,8 @@ fn trigger_graph(config: &engine::ModuleConfig, params: Value) -> Value {
 /// only the trigger node.
 pub async fn open_editor(state: &AppState, actor: &Principal, id: &str) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     let by_id = match id.parse::<i32>() {
         Ok(n) => workflows::find_workflow(&state.db, n).await?,
         Err(_) => workflows::find_workflow_by_uuid(&state.db, id).await?,
@@ -591,6 +597,8 @@ pub async fn list_triggers(
     filter: &TriggerFilter,
 ) -> Result<Vec<Value>, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     let enabled = enabled_triggers(state).await?;
     let registry = state.workflows.registry();
     let triggers: Vec<_> = registry
@@ -670,6 +678,8 @@ pub async fn view_module(
     module_id: &str,
 ) -> Result<Value, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     state.workflows.modules.refresh(&state.db).await?;
     let registry = state.workflows.registry();
     let module = registry
@@ -1284,34 +1294,35 @@ async fn record_run(
             errors: json!(n.errors).to_string(),
         })
         .collect();
-    let id = state
-        .workflows
-        .runs
-        .record(
-            runs::NewRun {
-                workflow_id: model.id,
-                trigger_id: model.trigger_id.clone(),
-                started_at_us: meta.started_at_us,
-                duration_us: meta.duration_us,
-                success: report.success,
-                outcome: outcome_str(report),
-                outcome_text: report.outcome_text.clone(),
-                user_id: meta.user_id,
-                action: meta.action.to_owned(),
-                debug: model.debug_enabled,
-                walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
-            },
-            nodes,
-            end,
-        )
-        .await
-        .map_err(|e| match e {
-            // Not a store failure: the job runs (and is logged) elsewhere.
-            sea_orm::DbErr::Custom(m) if m.starts_with(crate::backend::run_writer::LOST_JOB) => {
-                AppError::Conflict(m)
-            }
-            e => e.into(),
-        })?;
+    let run = runs::NewRun {
+        workflow_id: model.id,
+        trigger_id: model.trigger_id.clone(),
+        started_at_us: meta.started_at_us,
+        duration_us: meta.duration_us,
+        success: report.success,
+        outcome: outcome_str(report),
+        outcome_text: report.outcome_text.clone(),
+        user_id: meta.user_id,
+        action: meta.action.to_owned(),
+        debug: model.debug_enabled,
+        walk: json!({"walk_result": report.walk, "errors": report.errors}).to_string(),
+    };
+    let writer = &state.workflows.runs;
+    let id = match end {
+        None => writer.log(run, nodes).await?,
+        Some(end) => writer
+            .log_job_run(run, nodes, end)
+            .await
+            .map_err(|e| match e {
+                // Not a store failure: the job runs (and is logged) elsewhere.
+                sea_orm::DbErr::Custom(m)
+                    if m.starts_with(crate::backend::run_writer::LOST_JOB) =>
+                {
+                    AppError::Conflict(m)
+                }
+                e => e.into(),
+            })?,
+    };
     Ok(id)
 }
 
@@ -1400,6 +1411,8 @@ pub async fn list_adhoc(
     limit: u64,
 ) -> Result<Vec<Value>, AppError> {
     actor.require_site_admin()?;
+    // The counters shown must count every run answered so far.
+    state.workflows.runs.settle().await;
     let filter = workflows::WorkflowFilter {
         adhoc: Some(true),
         ..Default::default()

@@ -29,38 +29,108 @@ pub struct NewRunNode {
     pub data: Option<String>,
 }
 
-/// Inserts a run and its nodes; call inside a transaction so a run is never half-logged.
+/// Inserts a run and its nodes under a fresh id; call inside a transaction so a run is never
+/// half-logged.
 pub async fn insert_run(
     db: &impl ConnectionTrait,
     run: NewRun,
     nodes: Vec<NewRunNode>,
 ) -> Result<i64, DbErr> {
-    let ids = insert_runs(db, vec![(run, nodes)]).await?;
-    ids.first().copied().ok_or(DbErr::RecordNotInserted)
+    let id = reserve_run_ids(db, 1)
+        .await?
+        .pop()
+        .ok_or(DbErr::RecordNotInserted)?;
+    insert_runs(db, vec![(id, run, nodes)]).await?;
+    Ok(id)
+}
+
+/// Takes `n` run ids from the database's own id generator without inserting anything, so that a
+/// run can be named (in a REST answer) before it is written. Ids are unique across every process
+/// on the store: on PostgreSQL they come from the column's sequence; on SQLite from the table's
+/// `AUTOINCREMENT` counter, raised in one statement (SQLite has one writer at a time). Ids taken
+/// and never used leave gaps, as a rolled-back insert would.
+pub async fn reserve_run_ids(db: &impl ConnectionTrait, n: u32) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::{DatabaseBackend, Statement};
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let mut ids = match backend {
+        DatabaseBackend::Postgres => {
+            let rows = db
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id \
+                     FROM generate_series(1, $1)",
+                    [i64::from(n).into()],
+                ))
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<i64>("", "id"))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        DatabaseBackend::Sqlite => {
+            // The counter row appears with the table's first insert; until then, start it.
+            db.execute_unprepared(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'workflow_runs', 0 \
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'workflow_runs')",
+            )
+            .await?;
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE sqlite_sequence \
+                     SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM workflow_runs)) + ? \
+                     WHERE name = 'workflow_runs' RETURNING seq",
+                    [i64::from(n).into()],
+                ))
+                .await?
+                .ok_or(DbErr::RecordNotInserted)?;
+            let last: i64 = row.try_get("", "seq")?;
+            (last - i64::from(n) + 1..=last).collect()
+        }
+        other => {
+            return Err(DbErr::Custom(format!(
+                "run ids cannot be reserved on {other:?}"
+            )))
+        }
+    };
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Node rows per `INSERT` statement (8 values each, well under SQLite's 32,766 parameters).
 const NODE_ROWS_PER_INSERT: usize = 1_000;
 
-/// Inserts several runs and their nodes, in one statement for the runs and one for the nodes
-/// (per 1,000), so that a batch of runs costs a few round trips instead of two per run; call
-/// inside a transaction. Returns the runs' ids, in the order given.
-///
-/// The ids come back through `RETURNING`, whose row order neither SQLite nor PostgreSQL
-/// promises; the ids themselves are handed out in the order the statement's rows are inserted
-/// (SQLite's rowid is one more than the largest, under its single writer; a PostgreSQL sequence
-/// only grows), so sorted they line up with the runs.
+/// Inserts several runs under ids from [`reserve_run_ids`] with their nodes, in one statement for
+/// the runs and one for the nodes (per 1,000), so that a batch of runs costs a few round trips
+/// instead of two per run; call inside a transaction.
 pub async fn insert_runs(
     db: &impl ConnectionTrait,
-    runs: Vec<(NewRun, Vec<NewRunNode>)>,
-) -> Result<Vec<i64>, DbErr> {
+    runs: Vec<(i64, NewRun, Vec<NewRunNode>)>,
+) -> Result<(), DbErr> {
     if runs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let (rows, nodes): (Vec<_>, Vec<_>) = runs
+    let mut node_rows = Vec::new();
+    let rows: Vec<workflow_run::ActiveModel> = runs
         .into_iter()
-        .map(|(run, nodes)| {
-            let row = workflow_run::ActiveModel {
+        .map(|(id, run, nodes)| {
+            node_rows.extend(nodes.into_iter().enumerate().map(|(seq, n)| {
+                workflow_run_node::ActiveModel {
+                    run_id: Set(id),
+                    seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
+                    node_id: Set(n.node_id),
+                    module_id: Set(n.module_id),
+                    status: Set(n.status),
+                    duration_us: Set(n.duration_us),
+                    errors: Set(n.errors),
+                    data: Set(n.data),
+                    ..Default::default()
+                }
+            }));
+            workflow_run::ActiveModel {
+                id: Set(id),
                 workflow_id: Set(run.workflow_id),
                 trigger_id: Set(run.trigger_id),
                 started_at: Set(run.started_at_us),
@@ -72,38 +142,10 @@ pub async fn insert_runs(
                 action: Set(run.action),
                 debug: Set(run.debug),
                 walk: Set(run.walk),
-                ..Default::default()
-            };
-            (row, nodes)
-        })
-        .unzip();
-    let mut ids = workflow_run::Entity::insert_many(rows)
-        .exec_with_returning_keys(db)
-        .await?;
-    if ids.len() != nodes.len() {
-        return Err(DbErr::RecordNotInserted);
-    }
-    ids.sort_unstable();
-    let mut node_rows: Vec<workflow_run_node::ActiveModel> = ids
-        .iter()
-        .zip(nodes)
-        .flat_map(|(&run_id, nodes)| {
-            nodes
-                .into_iter()
-                .enumerate()
-                .map(move |(seq, n)| workflow_run_node::ActiveModel {
-                    run_id: Set(run_id),
-                    seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
-                    node_id: Set(n.node_id),
-                    module_id: Set(n.module_id),
-                    status: Set(n.status),
-                    duration_us: Set(n.duration_us),
-                    errors: Set(n.errors),
-                    data: Set(n.data),
-                    ..Default::default()
-                })
+            }
         })
         .collect();
+    workflow_run::Entity::insert_many(rows).exec(db).await?;
     while !node_rows.is_empty() {
         let rest = node_rows.split_off(node_rows.len().min(NODE_ROWS_PER_INSERT));
         workflow_run_node::Entity::insert_many(node_rows)
@@ -111,7 +153,7 @@ pub async fn insert_runs(
             .await?;
         node_rows = rest;
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// Filters of the run log. `before` is a keyset cursor `(started_at, id)`: paging stays as fast
