@@ -11,9 +11,11 @@
 //! without waiting for the commit, and an action gated by a workflow is not held up by the log.
 //! The writer gathers writes for [`LINGER`] before each commit. Whoever reads the log or the
 //! counters first calls [`RunWriter::settle`], which returns once everything queued before it is
-//! committed: a client that reads the run named in an answer finds it. At most [`MAX_QUEUED`]
-//! runs wait to be written; past that, loggers wait for room. The run of a queued job is the exception: it is committed together with the end of
-//! the job's attempt, and its caller waits for that commit.
+//! committed: a client that reads the run named in an answer from this process finds it
+//! (another process sharing the store sees it once the batch is committed, milliseconds later).
+//! At most [`MAX_QUEUED`] runs wait to be written; past that, loggers wait for room. The run of
+//! a queued job is the exception: it is committed together with the end of the job's attempt,
+//! and its caller waits for that commit.
 //!
 //! Writes are applied in the order they were queued, so a counter increment queued when a run
 //! starts is committed no later than that run's row. A batch that fails for a reason outside
@@ -21,6 +23,7 @@
 //! row only loses (and logs an error for) itself.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -92,24 +95,30 @@ impl RunIds {
         Ok(())
     }
 
-    /// The next id: at once while ids are left (taking the next block in the background when
-    /// few are), else after taking a block.
+    /// An id if one is left, without waiting; the next block is taken in the background when few
+    /// are left.
+    fn take_now(self: &Arc<Self>, db: &DatabaseConnection) -> Option<i64> {
+        let (id, left) = self.pop()?;
+        if left < ID_LOW {
+            if let Ok(refilling) = self.refill.clone().try_lock_owned() {
+                let (ids, db) = (self.clone(), db.clone());
+                tokio::spawn(async move {
+                    if ids.left() < ID_LOW {
+                        if let Err(e) = ids.take_block(&db).await {
+                            tracing::warn!(error = %e, "cannot take run ids ahead");
+                        }
+                    }
+                    drop(refilling);
+                });
+            }
+        }
+        Some(id)
+    }
+
+    /// The next id, after taking a block if none is left.
     async fn next(self: &Arc<Self>, db: &DatabaseConnection) -> Result<i64, DbErr> {
         loop {
-            if let Some((id, left)) = self.pop() {
-                if left < ID_LOW {
-                    if let Ok(refilling) = self.refill.clone().try_lock_owned() {
-                        let (ids, db) = (self.clone(), db.clone());
-                        tokio::spawn(async move {
-                            if ids.left() < ID_LOW {
-                                if let Err(e) = ids.take_block(&db).await {
-                                    tracing::warn!(error = %e, "cannot take run ids ahead");
-                                }
-                            }
-                            drop(refilling);
-                        });
-                    }
-                }
+            if let Some(id) = self.take_now(db) {
                 return Ok(id);
             }
             let _refilling = self.refill.lock().await;
@@ -153,12 +162,15 @@ fn stopped() -> DbErr {
     DbErr::Custom("the run-log writer has stopped".into())
 }
 
-/// The queue in front of the writer task.
+/// The queue in front of the writer task (cheap to clone: every field is a handle).
+#[derive(Clone)]
 pub struct RunWriter {
     queue: mpsc::UnboundedSender<Write>,
     db: DatabaseConnection,
     ids: Arc<RunIds>,
     room: Arc<Semaphore>,
+    /// Runs and counts queued and not yet through a commit (written or failed).
+    unsettled: Arc<AtomicUsize>,
 }
 
 impl RunWriter {
@@ -166,15 +178,22 @@ impl RunWriter {
     pub fn start(db: DatabaseConnection) -> Self {
         let (queue, mut rx) = mpsc::unbounded_channel::<Write>();
         let writer_db = db.clone();
+        let unsettled = Arc::new(AtomicUsize::new(0));
+        let writer_unsettled = unsettled.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while gather(&mut rx, &mut batch, MAX_BATCH, LINGER).await {
+                let writes = batch
+                    .iter()
+                    .filter(|w| !matches!(w, Write::Settle(_)))
+                    .count();
                 // In a task of its own, so that a panic fails only this batch's callers (their
                 // answers are dropped: "the run-log writer has stopped") and the writer goes on.
                 let taken = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
                 if let Err(e) = tokio::spawn(commit(writer_db.clone(), taken)).await {
                     tracing::error!(error = %e, "a run-log batch panicked");
                 }
+                writer_unsettled.fetch_sub(writes, Ordering::AcqRel);
             }
         });
         Self {
@@ -182,30 +201,27 @@ impl RunWriter {
             db,
             ids: Arc::default(),
             room: Arc::new(Semaphore::new(MAX_QUEUED)),
+            unsettled,
         }
+    }
+
+    fn send(&self, write: Write) -> Result<(), DbErr> {
+        self.unsettled.fetch_add(1, Ordering::AcqRel);
+        self.queue.send(write).map_err(|_| {
+            self.unsettled.fetch_sub(1, Ordering::AcqRel);
+            stopped()
+        })
     }
 
     /// Counts one run of workflow `workflow_id` (committed with the next batch).
     pub fn count(&self, workflow_id: i32) {
-        let _ = self.queue.send(Write::Counter(workflow_id));
+        let _ = self.send(Write::Counter(workflow_id));
     }
 
     /// Logs a run with its nodes, committed with the next batch; answers the id it is logged
     /// under at once (see the module's notes).
     pub async fn log(&self, run: runs::NewRun, nodes: Vec<runs::NewRunNode>) -> Result<i64, DbErr> {
-        let queued = self.queued().await?;
-        let id = self.ids.next(&self.db).await?;
-        self.queue
-            .send(Write::Run(Box::new(QueuedRun {
-                id,
-                run,
-                nodes,
-                end: None,
-                done: None,
-                place: queued,
-            })))
-            .map_err(|_| stopped())?;
-        Ok(id)
+        self.enqueue(run, nodes, None, None).await
     }
 
     /// Logs the run of a queued job together with the end of its attempt, so the run log holds
@@ -217,19 +233,10 @@ impl RunWriter {
         nodes: Vec<runs::NewRunNode>,
         end: jobs::JobEnd,
     ) -> Result<i64, DbErr> {
-        let queued = self.queued().await?;
-        let id = self.ids.next(&self.db).await?;
         let (done, answer) = oneshot::channel();
-        self.queue
-            .send(Write::Run(Box::new(QueuedRun {
-                id,
-                run,
-                nodes,
-                end: Some(Box::new(end)),
-                done: Some(done),
-                place: queued,
-            })))
-            .map_err(|_| stopped())?;
+        let id = self
+            .enqueue(run, nodes, Some(Box::new(end)), Some(done))
+            .await?;
         answer
             .await
             .map_err(|_| stopped())?
@@ -237,24 +244,57 @@ impl RunWriter {
         Ok(id)
     }
 
-    /// A place in the queue, waited for while [`MAX_QUEUED`] runs are waiting to be written.
-    async fn queued(&self) -> Result<OwnedSemaphorePermit, DbErr> {
-        // Taken without yielding while there is room, so a run is queued in the same poll that
-        // finished it and a caller dropped right then (a client gone) cannot lose its log row.
-        match self.room.clone().try_acquire_owned() {
-            Ok(place) => Ok(place),
-            Err(_) => self
+    /// Queues a run under a fresh id. While there is room in the queue and an id at hand (nearly
+    /// always), in the same poll that called it; otherwise in a task of its own that waits for
+    /// them, so that a caller dropped meanwhile (a client gone) still gets its finished run
+    /// logged.
+    async fn enqueue(
+        &self,
+        run: runs::NewRun,
+        nodes: Vec<runs::NewRunNode>,
+        end: Option<Box<jobs::JobEnd>>,
+        done: Answer,
+    ) -> Result<i64, DbErr> {
+        let queued = |id, place| {
+            Write::Run(Box::new(QueuedRun {
+                id,
+                run,
+                nodes,
+                end,
+                done,
+                place,
+            }))
+        };
+        let place = self.room.clone().try_acquire_owned().ok();
+        if let Some(place) = place {
+            if let Some(id) = self.ids.take_now(&self.db) {
+                self.send(queued(id, place))?;
+                return Ok(id);
+            }
+        }
+        let writer = self.clone();
+        tokio::spawn(async move {
+            let place = writer
                 .room
                 .clone()
                 .acquire_owned()
                 .await
-                .map_err(|_| stopped()),
-        }
+                .map_err(|_| stopped())?;
+            let id = writer.ids.next(&writer.db).await?;
+            writer.send(queued(id, place))?;
+            Ok(id)
+        })
+        .await
+        .map_err(|e| DbErr::Custom(format!("queueing a run failed: {e}")))?
     }
 
     /// Returns once every run and counter queued before the call is committed (or has failed
-    /// and been reported): what a reader of the run log or the counters calls first.
+    /// and been reported): what a reader of the run log or the counters calls first. At once
+    /// when nothing is queued.
     pub async fn settle(&self) {
+        if self.unsettled.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let (done, answer) = oneshot::channel();
         if self.queue.send(Write::Settle(done)).is_ok() {
             let _ = answer.await;
@@ -298,6 +338,12 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
             }
             Write::Settle(done) => settled.push(done),
         }
+    }
+    if counters.is_empty() && pending.is_empty() {
+        for done in settled {
+            let _ = done.send(());
+        }
+        return;
     }
     let together = || async {
         let txn = db.begin().await?;
