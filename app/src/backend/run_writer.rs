@@ -61,9 +61,9 @@ struct QueuedRun {
     /// The end of the job attempt the run belongs to, recorded in the same transaction.
     end: Option<Box<jobs::JobEnd>>,
     /// Told when the run is committed, for a caller that waits.
-    done: Option<oneshot::Sender<Result<(), String>>>,
+    done: Answer,
     /// The run's place in the queue, given back once it is written.
-    place: OwnedSemaphorePermit,
+    _place: OwnedSemaphorePermit,
 }
 
 /// Run ids taken ahead from the store, handed out one per run.
@@ -262,7 +262,7 @@ impl RunWriter {
                 nodes,
                 end,
                 done,
-                place,
+                _place: place,
             }))
         };
         let place = self.room.clone().try_acquire_owned().ok();
@@ -302,52 +302,34 @@ impl RunWriter {
     }
 }
 
-/// A run waiting in a batch: its id, row and node rows, the end of its job attempt, and `T`
-/// (the caller's answer channel, if one waits).
-type Pending<T> = (
-    i64,
-    runs::NewRun,
-    Vec<runs::NewRunNode>,
-    Option<Box<jobs::JobEnd>>,
-    T,
-);
-
+/// Told when a run is committed, for a caller that waits.
 type Answer = Option<oneshot::Sender<Result<(), String>>>;
 
 async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
-    let db = &db;
     let mut counters: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut pending: Vec<Pending<Answer>> = Vec::new();
+    // Each run keeps its place in the queue until this batch is done, written or not.
+    let mut pending: Vec<QueuedRun> = Vec::new();
     let mut settled = Vec::new();
-    // Given back when this batch is done, written or not.
-    let mut queued = Vec::new();
     for w in batch {
         match w {
             Write::Counter(id) => *counters.entry(id).or_default() += 1,
-            Write::Run(queued_run) => {
-                let QueuedRun {
-                    id,
-                    run,
-                    nodes,
-                    end,
-                    done,
-                    place,
-                } = *queued_run;
-                pending.push((id, run, nodes, end, done));
-                queued.push(place);
-            }
+            Write::Run(run) => pending.push(*run),
             Write::Settle(done) => settled.push(done),
         }
     }
-    if counters.is_empty() && pending.is_empty() {
-        for done in settled {
-            let _ = done.send(());
-        }
-        return;
+    if !counters.is_empty() || !pending.is_empty() {
+        write(&db, &counters, pending).await;
     }
+    for done in settled {
+        let _ = done.send(());
+    }
+}
+
+/// Writes a batch's counters and runs in one transaction, answering each waiting caller.
+async fn write(db: &DatabaseConnection, counters: &BTreeMap<i32, i64>, pending: Vec<QueuedRun>) {
     let together = || async {
         let txn = db.begin().await?;
-        for (&id, &n) in &counters {
+        for (&id, &n) in counters {
             workflows::increment_counter_by(&txn, id, n).await?;
         }
         let answers = insert(&txn, &pending).await?;
@@ -366,37 +348,33 @@ async fn commit(db: DatabaseConnection, batch: Vec<Write>) {
     };
     match result {
         Ok(answers) => {
-            for ((.., done), answer) in pending.into_iter().zip(answers) {
-                answer_run(done, answer);
+            for (queued, answer) in pending.into_iter().zip(answers) {
+                answer_run(queued.done, answer);
             }
         }
         Err(e) => {
             tracing::warn!(error = %e, writes = pending.len(), "run-log batch failed: retrying its writes one by one");
-            for (&id, &n) in &counters {
+            for (&id, &n) in counters {
                 if let Err(e) = workflows::increment_counter_by(db, id, n).await {
                     tracing::error!(error = %e, workflow_id = id, "run counter update failed");
                 }
             }
-            for (id, run, nodes, end, done) in pending {
+            for queued in pending {
                 let alone = async {
                     let txn = db.begin().await?;
-                    let one = [(id, run, nodes, end, ())];
-                    let answer = insert(&txn, &one).await?.pop();
+                    let answer = insert(&txn, std::slice::from_ref(&queued)).await?.pop();
                     txn.commit().await?;
                     Ok::<_, DbErr>(answer.unwrap_or_else(|| Err("run not inserted".into())))
                 };
                 let answer = alone.await.map_err(|e| e.to_string()).and_then(|a| a);
                 if let Err(e) = &answer {
                     if !e.starts_with(LOST_JOB) {
-                        tracing::error!(error = %e, run_id = id, "a run could not be logged");
+                        tracing::error!(error = %e, run_id = queued.id, "a run could not be logged");
                     }
                 }
-                answer_run(done, answer);
+                answer_run(queued.done, answer);
             }
         }
-    }
-    for done in settled {
-        let _ = done.send(());
     }
 }
 
@@ -409,14 +387,14 @@ fn answer_run(done: Answer, answer: Result<(), String>) {
 /// Writes the runs of `pending` in `txn` (see [`runs::insert_runs`]), each after recording its
 /// job attempt's end; the run of a job that is no longer its worker's is not logged (answered as
 /// an error, inside the `Ok`, so the batch goes on). Answers in `pending`'s order.
-async fn insert<T>(
+async fn insert(
     txn: &sea_orm::DatabaseTransaction,
-    pending: &[Pending<T>],
+    pending: &[QueuedRun],
 ) -> Result<Vec<Result<(), String>>, DbErr> {
     let mut answers = Vec::with_capacity(pending.len());
     let mut logged = Vec::with_capacity(pending.len());
-    for (id, run, nodes, end, _) in pending {
-        if let Some(end) = end {
+    for queued in pending {
+        if let Some(end) = &queued.end {
             let now = crate::backend::jobs::now_us();
             if jobs::end(txn, end, now).await?.is_none() {
                 answers.push(Err(format!(
@@ -427,7 +405,7 @@ async fn insert<T>(
             }
         }
         answers.push(Ok(()));
-        logged.push((*id, run.clone(), nodes.clone()));
+        logged.push((queued.id, queued.run.clone(), queued.nodes.clone()));
     }
     runs::insert_runs(txn, logged).await?;
     Ok(answers)
