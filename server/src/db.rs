@@ -47,6 +47,30 @@ pub async fn connect_and_migrate(
     Ok(db)
 }
 
+/// Read-only connections alongside `db` (the store's one writer on SQLite), for reads that need
+/// no transaction: the data of queued trigger runs. On a SQLite file, a pool of up to `readers`
+/// read-only connections: in WAL mode they read the committed state while the writer writes, so
+/// background work does not queue its reads behind (or ahead of) requests on the one writing
+/// connection. Elsewhere (PostgreSQL's pool, an in-memory SQLite) the same pool as `db`.
+pub async fn connect_readers(
+    url: &str,
+    db: &DatabaseConnection,
+    readers: u32,
+) -> anyhow::Result<DatabaseConnection> {
+    if sqlite_file(url).is_none() || readers == 0 {
+        return Ok(db.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .min_connections(0)
+        .max_connections(readers)
+        .map_sqlx_sqlite_opts(|o| o.read_only(true));
+    Database::connect(options)
+        .await
+        .with_context(|| format!("cannot open {} for reading", crate::config::redact_url(url)))
+}
+
 /// The folder of the SQLite file at `path`, created if missing.
 fn create_parent(path: &str) -> anyhow::Result<()> {
     if let Some(parent) = std::path::Path::new(path)
@@ -129,7 +153,53 @@ fn sqlite_file(url: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file;
+    use super::*;
+
+    #[tokio::test]
+    async fn readers_see_committed_writes_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display());
+        let db = connect_and_migrate(&url, SqliteSync::Normal).await.unwrap();
+        let readers = connect_readers(&url, &db, 2).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO t VALUES (42)")
+            .await
+            .unwrap();
+        let seen = readers
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT v FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen.try_get::<i32>("", "v").unwrap(), 42);
+        assert!(
+            readers
+                .execute_unprepared("INSERT INTO t VALUES (1)")
+                .await
+                .is_err(),
+            "the readers are read-only"
+        );
+
+        // An in-memory store has no file to share: the readers are its own pool.
+        let memory = connect_and_migrate("sqlite::memory:", SqliteSync::Normal)
+            .await
+            .unwrap();
+        let same = connect_readers("sqlite::memory:", &memory, 2)
+            .await
+            .unwrap();
+        memory
+            .execute_unprepared("CREATE TABLE m (v INTEGER)")
+            .await
+            .unwrap();
+        assert!(same
+            .execute_unprepared("INSERT INTO m VALUES (1)")
+            .await
+            .is_ok());
+    }
 
     #[test]
     fn sqlite_paths_are_found() {

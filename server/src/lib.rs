@@ -90,9 +90,13 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
     // Layers run outermost first: trace → MISP error rendering → session → CSRF check →
-    // principal → payload budget. CSRF sits before the principal lookup so a forged request
-    // never reaches a handler, and both need the session loaded.
+    // principal → payload budget → job wakes. CSRF sits before the principal lookup so a forged
+    // request never reaches a handler, and both need the session loaded.
     let inner = inner
+        .layer(axum::middleware::from_fn_with_state(
+            state.workflows.job_wake.clone(),
+            wake_workers_after,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             budget::PayloadBudget::new(options.inflight_bytes),
             budget::payload_budget,
@@ -112,6 +116,16 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri())
         }))
+}
+
+/// Wakes the job workers for the jobs a request queued once it has its answer (see
+/// [`app::backend::jobs::wake_after`]).
+async fn wake_workers_after(
+    axum::extract::State(wake): axum::extract::State<std::sync::Arc<tokio::sync::Notify>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    app::backend::jobs::wake_after(&wake, next.run(request)).await
 }
 
 /// Page routes whose address is also a MISP JSON route: the ad-hoc list and the editor.

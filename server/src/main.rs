@@ -100,8 +100,12 @@ async fn serve() -> anyhow::Result<()> {
     let workflows = app::backend::runtime::WorkflowRuntime::start(&db, runtime_options)
         .await
         .map_err(|e| anyhow::anyhow!("workflow engine start-up failed: {e}"))?;
+    // The job workers' reads; as many connections as workers.
+    let readers = u32::try_from(config.workers).unwrap_or(u32::MAX);
+    let read_db = db::connect_readers(&config.database_url, &db, readers).await?;
     let state = AppState {
         db: db.clone(),
+        read_db,
         workflows: std::sync::Arc::new(workflows),
         leptos_options: std::sync::Arc::new(leptos_options),
         login_throttle: LoginThrottle::default(),

@@ -28,7 +28,8 @@ pub async fn resolve_principal(
     } else if let Some(session) = request.extensions().get::<Session>().cloned() {
         match session.get::<i32>(SESSION_USER_ID).await {
             Ok(Some(user_id)) => {
-                let principal = auth::principal_for_user_id(&state.db, user_id).await;
+                let principal =
+                    auth::principal_for_user_id(&state.db, &state.principals, user_id).await;
                 if matches!(principal, Ok(None)) {
                     // Disabled or deleted since login: end the session.
                     let _ = session.flush().await;

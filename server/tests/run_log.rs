@@ -84,6 +84,7 @@ async fn blocked_runs_write_the_execution_log_file() {
     .unwrap();
     let state = AppState {
         db: app.db.clone(),
+        read_db: app.state.read_db.clone(),
         workflows: std::sync::Arc::new(runtime),
         leptos_options: std::sync::Arc::new(common::leptos_options()),
         login_throttle: Default::default(),

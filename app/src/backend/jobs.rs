@@ -23,6 +23,39 @@ tokio::task_local! {
     pub static CHAIN_DEPTH: u8;
     /// The job attempt being run, for the outward modules it calls.
     static ATTEMPT: Arc<Attempt>;
+    /// Set inside a request (see [`wake_after`]): whether it queued a job.
+    static QUEUED_HERE: std::cell::Cell<bool>;
+}
+
+/// Runs `request` with job wakes held back until it has its answer, then wakes this process's
+/// idle workers if it queued a job. The workers' first queries (the claim, then the run's) then
+/// do not queue on the store ahead of the request's own last ones, and a request that queued
+/// nothing wakes nobody.
+pub async fn wake_after<F: std::future::Future>(wake: &Notify, request: F) -> F::Output {
+    let (answer, queued) = QUEUED_HERE
+        .scope(std::cell::Cell::new(false), async {
+            let answer = request.await;
+            (answer, QUEUED_HERE.with(std::cell::Cell::get))
+        })
+        .await;
+    if queued {
+        wake.notify_waiters();
+    }
+    answer
+}
+
+/// Notes that a job was queued (in a transaction about to commit): inside a request, its
+/// workers are woken once it answers; elsewhere [`wake_workers`] wakes them.
+pub fn note_queued() {
+    let _ = QUEUED_HERE.try_with(|q| q.set(true));
+}
+
+/// Wakes this process's idle workers after a transaction that queued jobs committed; inside a
+/// request, [`wake_after`] does it once the request answers.
+pub fn wake_workers(wake: &Notify) {
+    if QUEUED_HERE.try_with(|_| ()).is_err() {
+        wake.notify_waiters();
+    }
 }
 
 /// One attempt of a job, as the code it runs sees it: the job's idempotency key (the same on
@@ -276,6 +309,10 @@ async fn claim_loop(
         if *stopped.borrow() {
             break;
         }
+        // Listen for wakes before claiming: a job queued while the claim runs is not missed.
+        let waiting = wake.notified();
+        tokio::pin!(waiting);
+        waiting.as_mut().enable();
         let free = slots.available_permits();
         let claimed = if free == 0 {
             Vec::new()
@@ -294,7 +331,8 @@ async fn claim_loop(
                 Vec::new()
             })
         };
-        let idle = claimed.is_empty();
+        // Fewer jobs than free workers: none other was due, so rest rather than ask again.
+        let drained = claimed.len() < free;
         for job in claimed {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
@@ -317,10 +355,10 @@ async fn claim_loop(
                 drop(permit);
             });
         }
-        if idle {
-            // Nothing due: until a job is queued here, the next poll, or the stop.
+        if drained {
+            // Nothing more due: until a job is queued here, the next poll, or the stop.
             tokio::select! {
-                () = wake.notified() => {}
+                () = waiting => {}
                 () = tokio::time::sleep(options.poll) => {}
                 _ = stopped.changed() => {}
             }
@@ -440,4 +478,48 @@ async fn run_concurrent(state: &AppState, payload: &str) -> Result<(), String> {
     crate::backend::services::workflows::run_concurrent_job(state, job, depth)
         .await
         .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    /// Whether `wait` has been woken (polled once, without waiting).
+    fn woken<F: Future>(wait: Pin<&mut F>) -> bool {
+        wait.poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
+    }
+
+    #[tokio::test]
+    async fn a_request_wakes_the_workers_once_it_answers_and_only_if_it_queued_a_job() {
+        let wake = Notify::new();
+        let waiting = wake.notified();
+        tokio::pin!(waiting);
+        waiting.as_mut().enable();
+        let answer = wake_after(&wake, async {
+            note_queued();
+            wake_workers(&wake);
+            // Not yet: the request has not answered.
+            assert!(!woken(waiting.as_mut()));
+            7
+        })
+        .await;
+        assert_eq!(answer, 7);
+        assert!(woken(waiting.as_mut()), "woken once it answered");
+
+        let idle = wake.notified();
+        tokio::pin!(idle);
+        idle.as_mut().enable();
+        wake_after(&wake, async { wake_workers(&wake) }).await;
+        assert!(
+            !woken(idle.as_mut()),
+            "a request that queued nothing wakes nobody"
+        );
+        // Outside a request (a workflow module's action in a job, the log follower), at once.
+        wake_workers(&wake);
+        assert!(woken(idle.as_mut()));
+    }
 }

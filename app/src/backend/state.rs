@@ -6,7 +6,13 @@ use sea_orm::DatabaseConnection;
 /// Cheap to clone: every field is a handle.
 #[derive(Clone, FromRef)]
 pub struct AppState {
+    /// The store. On SQLite, its one connection, which every write goes through.
     pub db: DatabaseConnection,
+    /// For reads that need no transaction and may run beside the writes of `db` (the data of
+    /// queued trigger runs): on a SQLite file, read-only connections of their own; otherwise the
+    /// same pool as `db`.
+    #[from_ref(skip)]
+    pub read_db: DatabaseConnection,
     pub workflows: std::sync::Arc<super::runtime::WorkflowRuntime>,
     /// Behind an `Arc`: the state is cloned for every request (by each layer that takes it), and
     /// the options are a dozen `Arc<str>` fields.

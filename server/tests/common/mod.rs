@@ -131,6 +131,7 @@ impl TestApp {
     pub async fn restart(&self) -> SocketAddr {
         let (addr, handle, _, follower) = serve(
             self.db.clone(),
+            self.state.read_db.clone(),
             RouterOptions {
                 cookie_secure: false,
                 max_body_bytes: TEST_MAX_BODY,
@@ -172,6 +173,7 @@ impl Drop for AbortOnDrop {
 /// and the `log-after-save` follower (which stops when dropped).
 async fn serve(
     db: DatabaseConnection,
+    read_db: DatabaseConnection,
     options: RouterOptions,
 ) -> (
     SocketAddr,
@@ -185,6 +187,7 @@ async fn serve(
     let state = AppState {
         workflows: std::sync::Arc::new(workflows),
         db,
+        read_db,
         leptos_options: std::sync::Arc::new(leptos_options()),
         login_throttle: LoginThrottle::default(),
         principals: Default::default(),
@@ -303,7 +306,8 @@ pub async fn spawn_on(
         .await
         .unwrap();
     bootstrap::ensure_initial_data(&db, &seed()).await.unwrap();
-    let (addr, server, state, log_follower) = serve(db.clone(), options).await;
+    let read_db = server::db::connect_readers(&url, &db, 4).await.unwrap();
+    let (addr, server, state, log_follower) = serve(db.clone(), read_db, options).await;
     let workers = app::backend::jobs::Workers::start(state.clone(), test_workers());
     TestApp {
         addr,

@@ -44,15 +44,21 @@ pub fn forget_principals() {
     PRINCIPALS.bump();
 }
 
-/// API-key principals recently loaded, by the key's SHA-256, so that API traffic does not cost
-/// three or four queries a request. Only successful look-ups are kept, for [`PRINCIPAL_TTL`],
-/// each with the time the key or its user expires, whichever is first (Unix seconds, 0 = never),
-/// checked on every use.
-pub struct PrincipalCache(FreshCache<[u8; 32], (Principal, i64)>);
+/// Principals recently loaded, so that API traffic, browser sessions and queued runs do not
+/// cost three or four queries each: by the API key's SHA-256, with the time the key or its user
+/// expires, whichever is first (Unix seconds, 0 = never), and by user id. Only successful
+/// look-ups are kept, for [`PRINCIPAL_TTL`]; expiry is checked on every use.
+pub struct PrincipalCache {
+    keys: FreshCache<[u8; 32], (Principal, i64)>,
+    users: FreshCache<i32, Principal>,
+}
 
 impl Default for PrincipalCache {
     fn default() -> Self {
-        Self(FreshCache::new(&PRINCIPALS, PRINCIPAL_TTL, 10_000))
+        Self {
+            keys: FreshCache::new(&PRINCIPALS, PRINCIPAL_TTL, 10_000),
+            users: FreshCache::new(&PRINCIPALS, PRINCIPAL_TTL, 10_000),
+        }
     }
 }
 
@@ -82,15 +88,25 @@ pub async fn load_principal(
     }))
 }
 
-/// The principal behind a session's user id.
+/// The principal behind a user id (a session's user, the actor of a queued run).
 pub async fn principal_for_user_id(
     db: &DatabaseConnection,
+    cache: &PrincipalCache,
     user_id: i32,
 ) -> Result<Option<Principal>, AppError> {
-    match users::find_user(db, user_id).await? {
-        Some(user) => load_principal(db, user, false).await,
-        None => Ok(None),
+    let unexpired = |p: &Principal| p.user.expiration.is_none_or(|e| e <= 0 || e > now());
+    if let Some(principal) = cache.users.get(&user_id, unexpired) {
+        return Ok(Some(principal));
     }
+    let generation = cache.users.generation();
+    let Some(user) = users::find_user(db, user_id).await? else {
+        return Ok(None);
+    };
+    let principal = load_principal(db, user, false).await?;
+    if let Some(p) = &principal {
+        cache.users.put(user_id, p.clone(), generation);
+    }
+    Ok(principal)
 }
 
 /// The principal behind an `Authorization` header value, if it names a valid, unexpired key
@@ -107,10 +123,10 @@ pub async fn principal_for_authkey(
     }
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let unexpired = |(_, expiration): &(Principal, i64)| *expiration == 0 || *expiration > now();
-    if let Some((principal, _)) = cache.0.get(&digest, unexpired) {
+    if let Some((principal, _)) = cache.keys.get(&digest, unexpired) {
         return Ok(Some(principal));
     }
-    let generation = cache.0.generation();
+    let generation = cache.keys.generation();
     let Some(row) = auth_keys::find_key_by_hash(db, &hex::encode(digest)).await? else {
         return Ok(None);
     };
@@ -139,7 +155,7 @@ pub async fn principal_for_authkey(
         .min()
         .unwrap_or(0);
     cache
-        .0
+        .keys
         .put(digest, (principal.clone(), expiration), generation);
     Ok(Some(principal))
 }

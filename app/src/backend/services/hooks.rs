@@ -74,24 +74,23 @@ impl Subject {
     async fn build(self, state: &AppState, actor: &Principal) -> Result<Option<Value>, AppError> {
         use super::{discussion, events, proposals, reports};
         use crate::backend::store::events as store;
+        // Committed rows only: read beside the writer.
+        let db = &state.read_db;
         Ok(match self {
-            Subject::Event { id } => match store::find_event(&state.db, &id.to_string()).await? {
-                Some(ev) => Some(events::event_row_document(&state.db, &ev).await?),
+            Subject::Event { id } => match store::find_event(db, &id.to_string()).await? {
+                Some(ev) => Some(events::event_row_document(db, &ev).await?),
                 None => None,
             },
-            Subject::FullEvent { id } => match store::find_event(&state.db, &id.to_string()).await?
-            {
+            Subject::FullEvent { id } => match store::find_event(db, &id.to_string()).await? {
                 Some(ev) => Some(full_event(state, actor, &ev).await?),
                 None => None,
             },
-            Subject::Attribute { id } => {
-                match store::find_attribute(&state.db, &id.to_string()).await? {
-                    Some(a) => events::attribute_document(&state.db, &a).await?,
-                    None => None,
-                }
-            }
-            Subject::Object { id } => match store::find_object(&state.db, &id.to_string()).await? {
-                Some(o) => events::object_in_event_document(&state.db, &o).await?,
+            Subject::Attribute { id } => match store::find_attribute(db, &id.to_string()).await? {
+                Some(a) => events::attribute_document(db, &a).await?,
+                None => None,
+            },
+            Subject::Object { id } => match store::find_object(db, &id.to_string()).await? {
+                Some(o) => events::object_in_event_document(db, &o).await?,
                 None => None,
             },
             Subject::TagLink {
@@ -100,12 +99,12 @@ impl Subject {
                 link,
             } => {
                 let doc = match attribute_id {
-                    Some(a) => match store::find_attribute(&state.db, &a.to_string()).await? {
-                        Some(a) => events::attribute_document(&state.db, &a).await?,
+                    Some(a) => match store::find_attribute(db, &a.to_string()).await? {
+                        Some(a) => events::attribute_document(db, &a).await?,
                         None => None,
                     },
-                    None => match store::find_event(&state.db, &event_id.to_string()).await? {
-                        Some(ev) => Some(events::event_row_document(&state.db, &ev).await?),
+                    None => match store::find_event(db, &event_id.to_string()).await? {
+                        Some(ev) => Some(events::event_row_document(db, &ev).await?),
                         None => None,
                     },
                 };
@@ -114,10 +113,10 @@ impl Subject {
                     d
                 })
             }
-            Subject::Report { id } => reports::report_subject(&state.db, id).await?,
-            Subject::Proposal { id } => proposals::proposal_subject(&state.db, id).await?,
-            Subject::Post { id } => discussion::post_subject(&state.db, id).await?,
-            Subject::User { id } => crate::backend::store::users::find_user(&state.db, id)
+            Subject::Report { id } => reports::report_subject(db, id).await?,
+            Subject::Proposal { id } => proposals::proposal_subject(db, id).await?,
+            Subject::Post { id } => discussion::post_subject(db, id).await?,
+            Subject::User { id } => crate::backend::store::users::find_user(db, id)
                 .await?
                 .map(|u| user_fields(&u)),
             Subject::Data { data } => Some(data),
@@ -183,13 +182,14 @@ async fn queue(
         run_after: now,
     };
     crate::backend::store::jobs::enqueue_once(db, job, now).await?;
+    crate::backend::jobs::note_queued();
     Ok(())
 }
 
-/// Wakes this process's idle workers after a transaction that fired triggers committed (the
-/// others find the jobs at their next poll).
+/// Wakes this process's idle workers after a transaction that fired triggers committed, or,
+/// inside a request, once the request answers (the others find the jobs at their next poll).
 pub fn wake(state: &AppState) {
-    state.workflows.job_wake.notify_waiters();
+    crate::backend::jobs::wake_workers(&state.workflows.job_wake);
 }
 
 /// Runs a queued trigger job: the actor as stored now (SYSTEM when the user is gone), the data
@@ -202,7 +202,7 @@ pub async fn run_trigger_job(
     let job: TriggerJob = serde_json::from_str(payload)
         .map_err(|e| AppError::Invalid(format!("unreadable trigger job: {e}")))?;
     let found = if job.user_id > 0 {
-        super::auth::principal_for_user_id(&state.db, job.user_id).await?
+        super::auth::principal_for_user_id(&state.read_db, &state.principals, job.user_id).await?
     } else {
         None
     };
@@ -565,7 +565,7 @@ async fn log_actor(
 ) -> Result<Principal, AppError> {
     let depth = u8::try_from(row.chain_depth).unwrap_or(u8::MAX);
     let found = if row.user_id > 0 {
-        super::auth::principal_for_user_id(&state.db, row.user_id).await?
+        super::auth::principal_for_user_id(&state.db, &state.principals, row.user_id).await?
     } else {
         None
     };
