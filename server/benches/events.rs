@@ -133,6 +133,45 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // The same two paced measurements interleaved, so that both see the same machine: the
+    // trigger is switched on and off between requests (not timed). Medians of the pairs.
+    let switch = |on: bool| {
+        common::post(
+            &app,
+            "/servers/serverSettingsEdit/Plugin.Workflow_triggers_attribute-after-save",
+            common::ADMIN_KEY,
+            json!({"value": on}),
+        )
+    };
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let pairs = 300;
+    rt.block_on(async {
+        for i in 0..pairs {
+            for on in [i % 2 == 0, i % 2 != 0] {
+                assert_eq!(switch(on).await.status(), 200);
+                tokio::time::sleep(PACE).await;
+                let started = std::time::Instant::now();
+                add_attribute(&app, &events[3], next()).await;
+                let spent = started.elapsed();
+                if on {
+                    with.push(spent)
+                } else {
+                    without.push(spent)
+                }
+            }
+        }
+        assert_eq!(switch(true).await.status(), 200);
+    });
+    let median = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (a, b) = (median(&mut without), median(&mut with));
+    eprintln!(
+        "attributes/add paced, interleaved, medians of {pairs}: no listener {a:?}, listening {b:?} ({:+.1} %)",
+        (b.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0
+    );
+
     // `events/publish` without and with the publish gate (a blocking `event-publish` workflow:
     // IF tlp:red on the event or an attribute ⇒ stop), at 10 / 1,000 / 10,000 attributes
     // (issue: triggers). The events carry tlp:green / tlp:white, so the gate lets them through.
@@ -145,6 +184,14 @@ fn bench(c: &mut Criterion) {
             ev["Event"]["id"].as_str().expect("id").to_owned()
         })
         .collect();
+    // Making them fired `attribute-after-save` for each attribute (the hooks group's listener);
+    // those runs would share the store with the publish requests.
+    let started = std::time::Instant::now();
+    let queued = rt.block_on(drain_jobs(&app));
+    eprintln!(
+        "attribute-after-save runs queued by the publish group's events: {queued}, done {:.1} s later",
+        started.elapsed().as_secs_f64()
+    );
     let publish = |app: &common::TestApp, id: &str| {
         let request = app
             .api
@@ -173,6 +220,22 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// Waits until no job is queued or running; answers how many there were at first.
+async fn drain_jobs(app: &common::TestApp) -> u64 {
+    use app::backend::entities::workflow_job::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let open = || {
+        Entity::find()
+            .filter(Column::Status.is_in(["queued", "retrying", "running"]))
+            .count(&app.db)
+    };
+    let first = open().await.expect("count jobs");
+    while open().await.expect("count jobs") > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    first
 }
 
 /// The pause between paced requests: long enough for the run each one causes to end.
