@@ -90,9 +90,9 @@ fn bench(c: &mut Criterion) {
     };
     let counter = std::sync::atomic::AtomicU64::new(0);
     let next = || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Back to back, the store also carries each run the listener causes; paced (a pause before
-    // each request, not timed, long enough for the run to end), the request pays only its own
-    // share: the write path's cost.
+    // Back to back, the store also carries each run the listener causes; paced (before each
+    // request, not timed, the runs queued so far end and the machine rests), the request pays
+    // only its own share: the write path's cost.
     let (app_ref, add_ref) = (&app, &add_attribute);
     let paced = |event: &str, iters: u64| {
         let numbers: Vec<u64> = (0..iters).map(|_| next()).collect();
@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
         async move {
             let mut spent = std::time::Duration::ZERO;
             for n in numbers {
-                tokio::time::sleep(PACE).await;
+                settle(app_ref).await;
                 let started = std::time::Instant::now();
                 add_ref(app_ref, &event, n).await;
                 spent += started.elapsed();
@@ -149,7 +149,7 @@ fn bench(c: &mut Criterion) {
         for i in 0..pairs {
             for on in [i % 2 == 0, i % 2 != 0] {
                 assert_eq!(switch(on).await.status(), 200);
-                tokio::time::sleep(PACE).await;
+                settle(&app).await;
                 let started = std::time::Instant::now();
                 add_attribute(&app, &events[3], next()).await;
                 let spent = started.elapsed();
@@ -189,7 +189,7 @@ fn bench(c: &mut Criterion) {
     let started = std::time::Instant::now();
     let queued = rt.block_on(drain_jobs(&app));
     eprintln!(
-        "attribute-after-save runs queued by the publish group's events: {queued}, done {:.1} s later",
+        "jobs open once the publish group's events were made: {queued}, all done {:.1} s later",
         started.elapsed().as_secs_f64()
     );
     let publish = |app: &common::TestApp, id: &str| {
@@ -238,8 +238,11 @@ async fn drain_jobs(app: &common::TestApp) -> u64 {
     first
 }
 
-/// The pause between paced requests: long enough for the run each one causes to end.
-const PACE: std::time::Duration = std::time::Duration::from_millis(10);
+/// Before a paced request: no run still queued or running, then a short rest.
+async fn settle(app: &common::TestApp) {
+    drain_jobs(app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+}
 
 /// A workflow holding only its (non-blocking) trigger.
 fn trigger_only(id: &str) -> Value {

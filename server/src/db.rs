@@ -167,15 +167,30 @@ mod tests {
         db.execute_unprepared("INSERT INTO t VALUES (42)")
             .await
             .unwrap();
-        let seen = readers
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT v FROM t",
-            ))
+        let read = || async {
+            let row = readers
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT max(v) AS v FROM t",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i32>("", "v").unwrap()
+        };
+        assert_eq!(read().await, 42);
+        // While the writer is inside a transaction, readers see the last commit, at once.
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (43)")
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(seen.try_get::<i32>("", "v").unwrap(), 42);
+        let during = tokio::time::timeout(std::time::Duration::from_secs(1), read())
+            .await
+            .expect("a reader does not wait for the writer");
+        assert_eq!(during, 42);
+        txn.commit().await.unwrap();
+        assert_eq!(read().await, 43);
         assert!(
             readers
                 .execute_unprepared("INSERT INTO t VALUES (1)")

@@ -204,3 +204,65 @@ async fn a_stale_end_leaves_a_later_attempt_alone_and_a_key_is_queued_once() {
     })
     .await;
 }
+
+/// A request that queues a run wakes this process's idle workers once it has answered: the run
+/// ends long before the workers would next look for jobs on their own.
+#[tokio::test]
+async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
+    use app::backend::entities::workflow_job::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use std::time::{Duration, Instant};
+
+    let mut app = common::spawn_sqlite().await;
+    app.stop_workers().await;
+    let workers = app::backend::jobs::Workers::start(
+        app.state.clone(),
+        app::backend::jobs::JobOptions {
+            poll: Duration::from_secs(120),
+            ..common::test_workers()
+        },
+    );
+    common::install_workflow(
+        &app,
+        "attribute-after-save",
+        common::red_gate("attribute-after-save", "Attribute After Save", false),
+    )
+    .await;
+    let event = common::ok(
+        common::post(
+            &app,
+            "/events/add",
+            common::ADMIN_KEY,
+            serde_json::json!({"info": "wake test"}),
+        )
+        .await,
+    )
+    .await;
+    let id = event["Event"]["id"].as_str().unwrap().to_owned();
+    // Idle by now: the workers' first look found nothing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    common::ok(
+        common::post(
+            &app,
+            &format!("/attributes/add/{id}"),
+            common::ADMIN_KEY,
+            serde_json::json!({"type": "ip-dst", "value": "192.0.2.1"}),
+        )
+        .await,
+    )
+    .await;
+    let done = || {
+        Entity::find()
+            .filter(Column::Status.eq(jobs::DONE))
+            .count(&app.db)
+    };
+    while done().await.unwrap() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run waited for the workers' own poll"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    workers.shutdown().await;
+}

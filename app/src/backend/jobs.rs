@@ -5,6 +5,7 @@
 //! attempts. A worker that dies loses its lease and the job runs again elsewhere (at least once);
 //! a graceful shutdown stops claiming, lets running jobs finish within a grace period, and gives
 //! the rest back to the queue.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,30 +25,37 @@ tokio::task_local! {
     /// The job attempt being run, for the outward modules it calls.
     static ATTEMPT: Arc<Attempt>;
     /// Set inside a request (see [`wake_after`]): whether it queued a job.
-    static QUEUED_HERE: std::cell::Cell<bool>;
+    static QUEUED_HERE: Arc<AtomicBool>;
 }
 
 /// Runs `request` with job wakes held back until it has its answer, then wakes this process's
 /// idle workers if it queued a job. The workers' first queries (the claim, then the run's) then
 /// do not queue on the store ahead of the request's own last ones, and a request that queued
-/// nothing wakes nobody.
+/// nothing wakes nobody. A request that ends otherwise (its client went away, it panicked) still
+/// wakes them for what it committed.
 pub async fn wake_after<F: std::future::Future>(wake: &Notify, request: F) -> F::Output {
-    let (answer, queued) = QUEUED_HERE
-        .scope(std::cell::Cell::new(false), async {
-            let answer = request.await;
-            (answer, QUEUED_HERE.with(std::cell::Cell::get))
-        })
-        .await;
-    if queued {
-        wake.notify_waiters();
+    struct WakeWhenOver<'a> {
+        wake: &'a Notify,
+        queued: Arc<AtomicBool>,
     }
-    answer
+    impl Drop for WakeWhenOver<'_> {
+        fn drop(&mut self) {
+            if self.queued.load(Ordering::Relaxed) {
+                self.wake.notify_waiters();
+            }
+        }
+    }
+    let over = WakeWhenOver {
+        wake,
+        queued: Arc::default(),
+    };
+    QUEUED_HERE.scope(over.queued.clone(), request).await
 }
 
 /// Notes that a job was queued (in a transaction about to commit): inside a request, its
 /// workers are woken once it answers; elsewhere [`wake_workers`] wakes them.
 pub fn note_queued() {
-    let _ = QUEUED_HERE.try_with(|q| q.set(true));
+    let _ = QUEUED_HERE.try_with(|q| q.store(true, Ordering::Relaxed));
 }
 
 /// Wakes this process's idle workers after a transaction that queued jobs committed; inside a
@@ -168,7 +176,6 @@ pub async fn not_an_edit<F: std::future::Future>(fut: F) -> F::Output {
 /// Notes the store edit being applied by a job in the ledger, on `db` (the edit's transaction);
 /// nothing outside [`once`].
 pub async fn note_effect(db: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
-    use std::sync::atomic::Ordering;
     let Ok(Some(effect)) = EFFECT.try_with(Clone::clone) else {
         return Ok(());
     };
@@ -521,5 +528,23 @@ mod tests {
         // Outside a request (a workflow module's action in a job, the log follower), at once.
         wake_workers(&wake);
         assert!(woken(idle.as_mut()));
+
+        // A request dropped after it queued (its client went away) still wakes them.
+        let cancelled = wake.notified();
+        tokio::pin!(cancelled);
+        cancelled.as_mut().enable();
+        {
+            let request = wake_after(&wake, async {
+                note_queued();
+                std::future::pending::<()>().await
+            });
+            tokio::pin!(request);
+            assert!(!woken(request.as_mut()));
+            assert!(!woken(cancelled.as_mut()));
+        }
+        assert!(
+            woken(cancelled.as_mut()),
+            "woken when the request was dropped"
+        );
     }
 }

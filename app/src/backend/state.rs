@@ -18,7 +18,8 @@ pub struct AppState {
     /// the options are a dozen `Arc<str>` fields.
     pub leptos_options: std::sync::Arc<LeptosOptions>,
     pub login_throttle: LoginThrottle,
-    /// API-key principals recently loaded (see `services::auth::PrincipalCache`).
+    /// Principals recently loaded, by API key and by user id (see
+    /// `services::auth::PrincipalCache`).
     pub principals: std::sync::Arc<crate::backend::services::auth::PrincipalCache>,
 }
 

@@ -229,8 +229,8 @@ pub async fn edit_user(
     active.update(&txn).await?;
     user_saved(&txn, state, actor, user_id, &action).await?;
     txn.commit().await?;
-    super::hooks::wake(state);
     super::auth::forget_principals();
+    super::hooks::wake(state);
     find_row(db, user_id).await
 }
 
