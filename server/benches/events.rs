@@ -91,8 +91,8 @@ fn bench(c: &mut Criterion) {
     let counter = std::sync::atomic::AtomicU64::new(0);
     let next = || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Back to back, the store also carries each run the listener causes; paced (before each
-    // request, not timed, the runs queued so far end and the machine rests), the request pays
-    // only its own share: the write path's cost.
+    // request, not timed, the machine rests and the runs queued so far have ended), the request
+    // pays only its own share: the write path's cost.
     let (app_ref, add_ref) = (&app, &add_attribute);
     let paced = |event: &str, iters: u64| {
         let numbers: Vec<u64> = (0..iters).map(|_| next()).collect();
@@ -238,10 +238,11 @@ async fn drain_jobs(app: &common::TestApp) -> u64 {
     first
 }
 
-/// Before a paced request: no run still queued or running, then a short rest.
+/// Before a paced request: a rest of the same length whatever the variant (a longer idle time
+/// makes the next request slower by itself), then a check that no run is still open.
 async fn settle(app: &common::TestApp) {
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     drain_jobs(app).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }
 
 /// A workflow holding only its (non-blocking) trigger.
