@@ -187,7 +187,7 @@ fn bench(c: &mut Criterion) {
     // Making them fired `attribute-after-save` for each attribute (the hooks group's listener);
     // those runs would share the store with the publish requests.
     let started = std::time::Instant::now();
-    let queued = rt.block_on(drain_jobs(&app));
+    let queued = rt.block_on(common::wait_no_open_jobs(&app.db));
     eprintln!(
         "jobs open once the publish group's events were made: {queued}, all done {:.1} s later",
         started.elapsed().as_secs_f64()
@@ -222,27 +222,11 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Waits until no job is queued or running; answers how many there were at first.
-async fn drain_jobs(app: &common::TestApp) -> u64 {
-    use app::backend::entities::workflow_job::{Column, Entity};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let open = || {
-        Entity::find()
-            .filter(Column::Status.is_in(["queued", "retrying", "running"]))
-            .count(&app.db)
-    };
-    let first = open().await.expect("count jobs");
-    while open().await.expect("count jobs") > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    first
-}
-
 /// Before a paced request: a rest of the same length whatever the variant (a longer idle time
 /// makes the next request slower by itself), then a check that no run is still open.
 async fn settle(app: &common::TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    drain_jobs(app).await;
+    common::wait_no_open_jobs(&app.db).await;
 }
 
 /// A workflow holding only its (non-blocking) trigger.

@@ -209,9 +209,7 @@ async fn a_stale_end_leaves_a_later_attempt_alone_and_a_key_is_queued_once() {
 /// ends long before the workers would next look for jobs on their own.
 #[tokio::test]
 async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
-    use app::backend::entities::workflow_job::{Column, Entity};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let mut app = common::spawn_sqlite().await;
     app.stop_workers().await;
@@ -241,7 +239,6 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
     let id = event["Event"]["id"].as_str().unwrap().to_owned();
     // Idle by now: the workers' first look found nothing.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
     common::ok(
         common::post(
             &app,
@@ -252,17 +249,7 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
         .await,
     )
     .await;
-    let done = || {
-        Entity::find()
-            .filter(Column::Status.eq(jobs::DONE))
-            .count(&app.db)
-    };
-    while done().await.unwrap() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the run waited for the workers' own poll"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Well before the workers' own poll.
+    common::wait_done(&app.db, 1, Duration::from_secs(20)).await;
     workers.shutdown().await;
 }

@@ -215,46 +215,6 @@ async fn add_attributes(app: &common::TestApp, event_id: &str, from: usize, coun
     }
 }
 
-/// Jobs by state.
-async fn job_counts(db: &sea_orm::DatabaseConnection) -> std::collections::BTreeMap<String, u64> {
-    use app::backend::entities::workflow_job;
-    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
-    workflow_job::Entity::find()
-        .select_only()
-        .column(workflow_job::Column::Status)
-        .column_as(workflow_job::Column::Id.count(), "n")
-        .group_by(workflow_job::Column::Status)
-        .into_tuple::<(String, i64)>()
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(s, n)| (s, n as u64))
-        .collect()
-}
-
-async fn done_jobs(db: &sea_orm::DatabaseConnection) -> u64 {
-    job_counts(db).await.get("done").copied().unwrap_or(0)
-}
-
-/// Waits until `want` jobs are done (at most `limit`).
-async fn wait_done(db: &sea_orm::DatabaseConnection, want: u64, limit: Duration) {
-    let started = Instant::now();
-    while done_jobs(db).await < want {
-        if started.elapsed() > limit {
-            let dead = app::backend::store::jobs::list(db, &["dead", "retrying"], 1)
-                .await
-                .unwrap();
-            panic!(
-                "jobs not done after {limit:?}: {:?}; {:?}",
-                job_counts(db).await,
-                dead.first().map(|j| &j.last_error)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
     for_each_backend(|mut app| async move {
@@ -270,7 +230,10 @@ async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
             let event_id = new_event(&app, &format!("crash {n}")).await;
             add_attributes(&app, &event_id, n * 10, 10).await;
         }
-        assert_eq!(job_counts(&app.db).await.get("queued"), Some(&1_000));
+        assert_eq!(
+            common::job_counts(&app.db).await.get("queued"),
+            Some(&1_000)
+        );
 
         // Depth 0: the workflow's own edits cause no further runs, so each attribute is one
         // run and one edit. A short lease: the killed process's jobs run again soon.
@@ -281,17 +244,17 @@ async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
         ];
         let logs = tempfile::tempdir().unwrap();
         let first = start_with(&app.database_url, logs.path(), &env).await;
-        wait_done(&app.db, 100, Duration::from_secs(120)).await;
+        common::wait_done(&app.db, 100, Duration::from_secs(120)).await;
         first.kill().await;
-        let at_kill = job_counts(&app.db).await;
+        let at_kill = common::job_counts(&app.db).await;
         assert!(
             at_kill.get("done").copied().unwrap_or(0) < 1_000,
             "the process finished before it was killed: {at_kill:?}"
         );
 
         let second = start_with(&app.database_url, logs.path(), &env).await;
-        wait_done(&app.db, 1_000, Duration::from_secs(300)).await;
-        let after = job_counts(&app.db).await;
+        common::wait_done(&app.db, 1_000, Duration::from_secs(300)).await;
+        let after = common::job_counts(&app.db).await;
         assert_eq!(after.get("done"), Some(&1_000), "{after:?}");
         assert_eq!(after.values().sum::<u64>(), 1_000, "{after:?}");
         // The kill caught jobs running: they ran again in the second process.
@@ -354,7 +317,7 @@ async fn drain(
         started.push(start_with(&app.database_url, logs, &env).await);
     }
     let clock = Instant::now();
-    wait_done(&app.db, total, Duration::from_secs(900)).await;
+    common::wait_done(&app.db, total, Duration::from_secs(900)).await;
     let rate = PHASE as f64 / clock.elapsed().as_secs_f64();
     drop(started);
     rate
@@ -404,7 +367,7 @@ async fn two_processes_drain_ten_thousand_jobs_each_once() {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!((keys.len(), distinct.len()), (20_000, 20_000));
-        assert_eq!(job_counts(&app.db).await.get("done"), Some(&20_000));
+        assert_eq!(common::job_counts(&app.db).await.get("done"), Some(&20_000));
     })
     .await;
 }
@@ -471,7 +434,7 @@ async fn log_rows_run_once_across_processes_and_after_a_restart() {
         let logs = tempfile::tempdir().unwrap();
         let a = start_with(&app.database_url, logs.path(), &env).await;
         let b = start_with(&app.database_url, logs.path(), &env).await;
-        wait_done(&app.db, first, Duration::from_secs(60)).await;
+        common::wait_done(&app.db, first, Duration::from_secs(60)).await;
 
         // All down; rows written meanwhile run when a process starts again.
         a.kill().await;
@@ -481,7 +444,7 @@ async fn log_rows_run_once_across_processes_and_after_a_restart() {
         }
         let all = rows_after(from).await;
         let c = start_with(&app.database_url, logs.path(), &env).await;
-        wait_done(&app.db, all, Duration::from_secs(60)).await;
+        common::wait_done(&app.db, all, Duration::from_secs(60)).await;
         // A few more looks of the follower: nothing runs twice.
         tokio::time::sleep(Duration::from_millis(1_000)).await;
         let keys = sink.keys.lock().unwrap().clone();
@@ -489,7 +452,7 @@ async fn log_rows_run_once_across_processes_and_after_a_restart() {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!((keys.len(), distinct.len()), (all as usize, all as usize));
-        assert_eq!(job_counts(&app.db).await.get("done"), Some(&all));
+        assert_eq!(common::job_counts(&app.db).await.get("done"), Some(&all));
         drop(c);
     })
     .await;

@@ -617,3 +617,64 @@ pub async fn hook_sink(
     tokio::spawn(async move { axum::serve(listener, router).await.ok() });
     HookSink { port, ..sink }
 }
+
+/// Jobs by state.
+pub async fn job_counts(
+    db: &sea_orm::DatabaseConnection,
+) -> std::collections::BTreeMap<String, u64> {
+    use app::backend::entities::workflow_job;
+    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
+    workflow_job::Entity::find()
+        .select_only()
+        .column(workflow_job::Column::Status)
+        .column_as(workflow_job::Column::Id.count(), "n")
+        .group_by(workflow_job::Column::Status)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s, n)| (s, n as u64))
+        .collect()
+}
+
+pub async fn done_jobs(db: &sea_orm::DatabaseConnection) -> u64 {
+    job_counts(db).await.get("done").copied().unwrap_or(0)
+}
+
+/// Waits until `want` jobs are done (at most `limit`).
+pub async fn wait_done(db: &sea_orm::DatabaseConnection, want: u64, limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    while done_jobs(db).await < want {
+        if started.elapsed() > limit {
+            let dead = app::backend::store::jobs::list(db, &["dead", "retrying"], 1)
+                .await
+                .unwrap();
+            panic!(
+                "jobs not done after {limit:?}: {:?}; {:?}",
+                job_counts(db).await,
+                dead.first().map(|j| &j.last_error)
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until no job is queued, retrying or running; answers how many were open at first.
+pub async fn wait_no_open_jobs(db: &sea_orm::DatabaseConnection) -> u64 {
+    use app::backend::store::jobs::{QUEUED, RETRYING, RUNNING};
+    let open = || async {
+        let counts = job_counts(db).await;
+        [QUEUED, RETRYING, RUNNING]
+            .iter()
+            .filter_map(|s| counts.get(*s))
+            .sum::<u64>()
+    };
+    let first = open().await;
+    let mut left = first;
+    while left > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        left = open().await;
+    }
+    first
+}

@@ -62,13 +62,18 @@ impl Default for PrincipalCache {
     }
 }
 
+/// Whether the user's account has expired (`expiration` in Unix seconds; none or 0: never).
+fn user_expired(user: &user::Model) -> bool {
+    user.expiration.is_some_and(|exp| exp > 0 && exp <= now())
+}
+
 /// Loads a user's role and organisation. `None` when the user is missing or disabled.
 pub async fn load_principal(
     db: &impl ConnectionTrait,
     user: user::Model,
     read_only: bool,
 ) -> Result<Option<Principal>, AppError> {
-    if user.disabled || user.expiration.is_some_and(|exp| exp > 0 && exp <= now()) {
+    if user.disabled || user_expired(&user) {
         return Ok(None);
     }
     let Some(role) = roles::find_role(db, user.role_id).await? else {
@@ -94,8 +99,7 @@ pub async fn principal_for_user_id(
     cache: &PrincipalCache,
     user_id: i32,
 ) -> Result<Option<Principal>, AppError> {
-    let unexpired = |p: &Principal| p.user.expiration.is_none_or(|e| e <= 0 || e > now());
-    if let Some(principal) = cache.users.get(&user_id, unexpired) {
+    if let Some(principal) = cache.users.get(&user_id, |p| !user_expired(&p.user)) {
         return Ok(Some(principal));
     }
     let generation = cache.users.generation();
