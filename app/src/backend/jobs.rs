@@ -223,6 +223,14 @@ impl Default for JobOptions {
     }
 }
 
+/// A new job's idempotency key: a UUID whose leading bits are the time (version 7), so each
+/// new key sorts after the ones before it and its entry is appended to the unique index's last
+/// page, which is in cache, instead of landing on a random page of a large index (a random
+/// page read and one more page written per queued job).
+pub fn new_job_key() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 pub fn now_us() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(0)
 }
@@ -258,7 +266,7 @@ impl TaskQueue for DbTaskQueue {
             jobs::NewJob {
                 kind: KIND_CONCURRENT.into(),
                 payload: json!({"job": job, "depth": depth}).to_string(),
-                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                idempotency_key: new_job_key(),
                 max_attempts: self.max_attempts,
                 run_after: now,
             },

@@ -177,7 +177,7 @@ async fn queue(
     let job = crate::backend::store::jobs::NewJob {
         kind: crate::backend::jobs::KIND_TRIGGER.into(),
         payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
-        idempotency_key: key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        idempotency_key: key.unwrap_or_else(crate::backend::jobs::new_job_key),
         max_attempts: state.workflows.max_job_attempts,
         run_after: now,
     };
