@@ -20,8 +20,53 @@ const USAGE: &str = "usage: server [serve | user-key <email>]";
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// The mimalloc option that decides how freed memory is given back, and the value Flowgate runs
+/// with: reset (`MADV_FREE`: the pages stay mapped until the kernel needs them) rather than
+/// decommitted (`MADV_DONTNEED`: they go at once). A large event's buffers (its body, the
+/// webhook's document, several MB each) are freed after every run and allocated again by the
+/// next; decommitted, each new buffer was faulted in page by page, which on the benchmark VM now
+/// and then took 30–50 ms for one document and made the tail of one-connection latency at 10,000
+/// attributes 2–5× its median (README, Performance).
+const PURGE_DECOMMITS: (&str, &str) = ("MIMALLOC_PURGE_DECOMMITS", "0");
+
+/// mimalloc reads its options from the environment when the process starts, before `main`, and
+/// the project forbids unsafe code (mimalloc's `mi_option_set` is a C call), so the server
+/// starts itself again, same pid and arguments, with the option in its environment. When the
+/// variable is already set, its value decides; when the new start fails, the server goes on
+/// with mimalloc's defaults.
+fn with_allocator_options() {
+    use std::os::unix::process::CommandExt;
+    let (name, value) = PURGE_DECOMMITS;
+    if std::env::var_os(name).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let mut command = std::process::Command::new(exe);
+    if let Some(arg0) = args.next() {
+        command.arg0(arg0);
+    }
+    let error = command.args(args).env(name, value).exec();
+    eprintln!("could not start again with {name}={value} ({error}); going on without it");
+}
+
+fn main() -> std::process::ExitCode {
+    with_allocator_options();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("could not start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()

@@ -487,3 +487,26 @@ async fn processes_started_together_on_a_new_database_all_come_up() {
         }
     }
 }
+
+/// The server starts itself again, same pid, with its allocator option in the environment
+/// (main.rs: freed pages are reset, not decommitted), and serves as usual.
+#[tokio::test]
+async fn the_server_runs_with_its_allocator_option() {
+    const OPTION: &str = "MIMALLOC_PURGE_DECOMMITS";
+    if std::env::var_os(OPTION).is_some() {
+        eprintln!("skipped: {OPTION} is set here, and the server keeps a value it is given");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
+    let logs = tempfile::tempdir().unwrap();
+    let p = start_with(&url, logs.path(), &[("FLOWGATE_ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let pid = p.child.id().expect("running");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let entries: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    assert!(entries.contains(&format!("{OPTION}=0").as_bytes()));
+    // Everything else it was given is still there.
+    assert!(entries.contains(&format!("FLOWGATE_DATABASE_URL={url}").as_bytes()));
+    let version = get_json(&p, "/servers/getVersion.json").await;
+    assert!(version["version"].is_string(), "{version}");
+}
