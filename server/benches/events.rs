@@ -135,42 +135,16 @@ fn bench(c: &mut Criterion) {
 
     // The same two paced measurements interleaved, so that both see the same machine: the
     // trigger is switched on and off between requests (not timed). Medians of the pairs.
-    let switch = |on: bool| {
-        common::post(
-            &app,
-            "/servers/serverSettingsEdit/Plugin.Workflow_triggers_attribute-after-save",
-            common::ADMIN_KEY,
-            json!({"value": on}),
-        )
-    };
-    let (mut without, mut with) = (Vec::new(), Vec::new());
-    let pairs = 300;
-    rt.block_on(async {
-        for i in 0..pairs {
-            for on in [i % 2 == 0, i % 2 != 0] {
-                assert_eq!(switch(on).await.status(), 200);
-                settle(&app).await;
-                let started = std::time::Instant::now();
-                add_attribute(&app, &events[3], next()).await;
-                let spent = started.elapsed();
-                if on {
-                    with.push(spent)
-                } else {
-                    without.push(spent)
-                }
-            }
-        }
-        assert_eq!(switch(true).await.status(), 200);
-    });
-    let median = |v: &mut Vec<std::time::Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
-    let (a, b) = (median(&mut without), median(&mut with));
-    eprintln!(
-        "attributes/add paced, interleaved, medians of {pairs}: no listener {a:?}, listening {b:?} ({:+.1} %)",
-        (b.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0
-    );
+    rt.block_on(interleaved(&app, "attributes/add paced", 300, || {
+        add_attribute(&app, &events[3], next())
+    }));
+    // A bulk action: `events/add` of 1,000 attributes, which queues a run per attribute.
+    rt.block_on(interleaved(
+        &app,
+        "events/add of 1,000 attributes",
+        8,
+        || add(&app, body.clone()),
+    ));
 
     // `events/publish` without and with the publish gate (a blocking `event-publish` workflow:
     // IF tlp:red on the event or an attribute ⇒ stop), at 10 / 1,000 / 10,000 attributes
@@ -220,6 +194,50 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// Times `request` `pairs` times with the `attribute-after-save` trigger off and as often with it
+/// on, switching it between requests (untimed) so that both variants see the same machine, each
+/// request after [`settle`]; prints the medians. Leaves the trigger on and the queue drained.
+async fn interleaved<R, F>(app: &common::TestApp, what: &str, pairs: usize, mut request: R)
+where
+    R: FnMut() -> F,
+    F: std::future::Future,
+{
+    let switch = |on: bool| {
+        common::post(
+            app,
+            "/servers/serverSettingsEdit/Plugin.Workflow_triggers_attribute-after-save",
+            common::ADMIN_KEY,
+            json!({"value": on}),
+        )
+    };
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for i in 0..pairs {
+        for on in [i % 2 == 0, i % 2 != 0] {
+            assert_eq!(switch(on).await.status(), 200);
+            settle(app).await;
+            let started = std::time::Instant::now();
+            request().await;
+            let spent = started.elapsed();
+            if on {
+                with.push(spent)
+            } else {
+                without.push(spent)
+            }
+        }
+    }
+    assert_eq!(switch(true).await.status(), 200);
+    settle(app).await;
+    let median = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (a, b) = (median(&mut without), median(&mut with));
+    eprintln!(
+        "{what}, interleaved, medians of {pairs}: no listener {a:?}, listening {b:?} ({:+.1} %)",
+        (b.as_secs_f64() / a.as_secs_f64() - 1.0) * 100.0
+    );
 }
 
 /// Before a paced request: a rest of the same length whatever the variant (a longer idle time

@@ -303,11 +303,14 @@ async fn edit_attributes_tags_publish_and_delete() {
         let bad = post(&app, &format!("/attributes/add/{id}.json"), ADMIN_KEY,
             json!([{"type": "text", "value": "c"}, {"type": "ip-src", "value": "x"}])).await;
         assert_eq!(bad.status(), 400, "all or nothing");
+        let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
+        assert_eq!(ev["Event"]["attribute_count"], "8", "additions counted in, the refused ones not");
         let changed = ok(post(&app, &format!("/attributes/edit/{attr_id}.json"), ADMIN_KEY,
             json!({"comment": "landing page", "to_ids": false})).await).await;
         assert_eq!(changed["Attribute"]["comment"], "landing page");
         assert_eq!(changed["Attribute"]["value"], "https://evil.example/x", "omitted fields kept");
         assert_eq!(changed["Attribute"]["to_ids"], false);
+        assert_eq!(changed["Attribute"]["Tag"][0]["name"], "tlp:red", "the answer carries its tags");
         let ev = ok(get(&app, &format!("/events/view/{id}"), ADMIN_KEY).await).await;
         assert_eq!(ev["Event"]["attribute_count"], "8");
         let deleted = ok(post(&app, &format!("/attributes/delete/{attr_id}.json"), ADMIN_KEY, json!({})).await).await;

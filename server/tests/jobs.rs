@@ -253,3 +253,20 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
     common::wait_done(&app.db, 1, Duration::from_secs(20)).await;
     workers.shutdown().await;
 }
+
+/// Many jobs queued together: every one queued, across the statement's chunks, and a key
+/// already queued (or given twice) queued once.
+#[tokio::test]
+async fn many_jobs_queue_in_chunks_once_per_key() {
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
+        let db = &app.db;
+        jobs::enqueue_once(db, job(7, 3), 0).await.unwrap();
+        let mut many: Vec<NewJob> = (0..1_201).map(|n| job(n, 3)).collect();
+        many.push(job(1_200, 3));
+        assert_eq!(jobs::enqueue_many_once(db, many, 0).await.unwrap(), 1_200);
+        assert_eq!(common::job_counts(db).await.get(QUEUED), Some(&1_201));
+        assert_eq!(jobs::enqueue_many_once(db, Vec::new(), 0).await.unwrap(), 0);
+    })
+    .await;
+}

@@ -765,12 +765,8 @@ pub async fn add_event(
         new_event,
     )
     .await?;
-    for id in saved_attributes {
-        attribute_saved(&txn, state, actor, id, &action).await?;
-    }
-    for id in saved_objects {
-        object_saved(&txn, state, actor, id, &action).await?;
-    }
+    attributes_saved(&txn, state, actor, saved_attributes, &action).await?;
+    objects_saved(&txn, state, actor, saved_objects, &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     view_event(state, actor, &ev.id.to_string()).await
@@ -834,44 +830,29 @@ async fn event_saved(
     .await
 }
 
-/// `attribute-after-save` (non-blocking): the attribute inside its event (and object).
-async fn attribute_saved(
+/// `attribute-after-save` (non-blocking) on each of attributes `ids`: the attribute inside its
+/// event (and object). Queued in `txn`, the action's transaction (see [`hooks::fire`]).
+async fn attributes_saved(
     txn: &impl sea_orm::ConnectionTrait,
     state: &AppState,
     actor: &Principal,
-    attribute_id: i32,
+    ids: impl IntoIterator<Item = i32>,
     action: &str,
 ) -> Result<(), AppError> {
-    let subject = hooks::Subject::Attribute { id: attribute_id };
-    hooks::fire(
-        txn,
-        state,
-        "attribute-after-save",
-        action.to_owned(),
-        actor,
-        subject,
-    )
-    .await
+    let subjects = ids.into_iter().map(|id| hooks::Subject::Attribute { id });
+    hooks::fire_each(txn, state, "attribute-after-save", action, actor, subjects).await
 }
 
-/// `object-after-save` (non-blocking): the object inside its event.
-async fn object_saved(
+/// `object-after-save` (non-blocking) on each of objects `ids`: the object inside its event.
+async fn objects_saved(
     txn: &impl sea_orm::ConnectionTrait,
     state: &AppState,
     actor: &Principal,
-    object_id: i32,
+    ids: impl IntoIterator<Item = i32>,
     action: &str,
 ) -> Result<(), AppError> {
-    let subject = hooks::Subject::Object { id: object_id };
-    hooks::fire(
-        txn,
-        state,
-        "object-after-save",
-        action.to_owned(),
-        actor,
-        subject,
-    )
-    .await
+    let subjects = ids.into_iter().map(|id| hooks::Subject::Object { id });
+    hooks::fire_each(txn, state, "object-after-save", action, actor, subjects).await
 }
 
 async fn insert_object(
@@ -1434,12 +1415,8 @@ pub async fn edit_event_with(
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     event_saved(&txn, state, actor, ev.id, &action).await?;
-    for id in saved_attributes {
-        attribute_saved(&txn, state, actor, id, &action).await?;
-    }
-    for id in saved_objects {
-        object_saved(&txn, state, actor, id, &action).await?;
-    }
+    attributes_saved(&txn, state, actor, saved_attributes, &action).await?;
+    objects_saved(&txn, state, actor, saved_objects, &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     view_event(state, actor, &ev.id.to_string()).await
@@ -1702,15 +1679,14 @@ pub async fn add_attributes(
         .await?;
         saved.push(row);
     }
-    store::refresh_attribute_count(&txn, ev.id).await?;
-    unpublish_and_touch(&txn, ev.id, ts).await?;
+    let live = saved.iter().filter(|a| !a.deleted).count();
+    count_in_and_touch(&txn, ev.id, live, ts).await?;
     let action = format!("attributes/add/{}", ev.id);
-    for a in &saved {
-        attribute_saved(&txn, state, actor, a.id, &action).await?;
-    }
+    let ids: Vec<i32> = saved.iter().map(|a| a.id).collect();
+    attributes_saved(&txn, state, actor, ids.iter().copied(), &action).await?;
     txn.commit().await?;
     hooks::wake(state);
-    let tags = store::attribute_tags(&state.db, ev.id).await?;
+    let tags = store::tags_of_attributes(&state.db, ev.id, &ids).await?;
     let rendered: Vec<Value> = saved
         .iter()
         .map(|a| attribute_json(a, tags.get(&a.id).map_or(&[][..], Vec::as_slice)))
@@ -1720,6 +1696,33 @@ pub async fn add_attributes(
     } else {
         json!({"Attribute": rendered})
     })
+}
+
+/// After `added` live attributes were added to event `event_id`: counts them in, unpublishes
+/// and touches the event, in one statement. Counting in rather than counting the event's
+/// attributes again reads no attribute row (a thousand-attribute event's recount cost more than
+/// the insert), and on PostgreSQL two concurrent additions cannot lose each other's count, as a
+/// recount taken before the other committed would.
+async fn count_in_and_touch(
+    db: &impl sea_orm::ConnectionTrait,
+    event_id: i32,
+    added: usize,
+    ts: i64,
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let added = i32::try_from(added).unwrap_or(i32::MAX);
+    event::Entity::update_many()
+        .col_expr(
+            event::Column::AttributeCount,
+            Expr::col(event::Column::AttributeCount).add(added),
+        )
+        .col_expr(event::Column::Timestamp, Expr::value(ts))
+        .col_expr(event::Column::Published, Expr::value(false))
+        .filter(event::Column::Id.eq(event_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn unpublish_and_touch(
@@ -1829,10 +1832,10 @@ pub async fn edit_attribute(
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let action = format!("attributes/edit/{}", saved.id);
-    attribute_saved(&txn, state, actor, saved.id, &action).await?;
+    attributes_saved(&txn, state, actor, [saved.id], &action).await?;
     txn.commit().await?;
     hooks::wake(state);
-    let tags = store::attribute_tags(&state.db, ev.id).await?;
+    let tags = store::tags_of_attributes(&state.db, ev.id, &[saved.id]).await?;
     Ok(
         json!({"Attribute": attribute_json(&saved, tags.get(&saved.id).map_or(&[][..], Vec::as_slice))}),
     )
@@ -1872,7 +1875,7 @@ pub async fn delete_attribute(
     // A soft delete saves the attribute (MISP fires on it); a hard delete leaves nothing.
     if !hard {
         let action = format!("attributes/delete/{attribute_id}");
-        attribute_saved(&txn, state, actor, attribute_id, &action).await?;
+        attributes_saved(&txn, state, actor, [attribute_id], &action).await?;
     }
     txn.commit().await?;
     hooks::wake(state);
@@ -1888,9 +1891,10 @@ async fn object_document(
     db: &impl sea_orm::ConnectionTrait,
     o: &object::Model,
 ) -> Result<Value, AppError> {
-    let tags = store::attribute_tags(db, o.event_id).await?;
-    let attributes = store::object_attributes(db, o.id)
-        .await?
+    let attributes = store::object_attributes(db, o.id).await?;
+    let ids: Vec<i32> = attributes.iter().map(|a| a.id).collect();
+    let tags = store::tags_of_attributes(db, o.event_id, &ids).await?;
+    let attributes = attributes
         .iter()
         .map(|a| attribute_json(a, tags.get(&a.id).map_or(&[][..], Vec::as_slice)))
         .collect();
@@ -1934,10 +1938,8 @@ pub async fn add_object(
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
     let action = format!("objects/add/{}", ev.id);
-    object_saved(&txn, state, actor, saved.id, &action).await?;
-    for id in attribute_ids {
-        attribute_saved(&txn, state, actor, id, &action).await?;
-    }
+    objects_saved(&txn, state, actor, [saved.id], &action).await?;
+    attributes_saved(&txn, state, actor, attribute_ids, &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     Ok(out)
@@ -2053,7 +2055,7 @@ pub async fn edit_object(
     unpublish_and_touch(&txn, ev.id, ts).await?;
     let out = object_document(&txn, &saved).await?;
     let action = format!("objects/save/{}", saved.id);
-    object_saved(&txn, state, actor, saved.id, &action).await?;
+    objects_saved(&txn, state, actor, [saved.id], &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     Ok(out)
@@ -2089,7 +2091,7 @@ pub async fn delete_object(
     unpublish_and_touch(&txn, ev.id, ts).await?;
     if !hard {
         let action = format!("objects/delete/{}", o.id);
-        object_saved(&txn, state, actor, o.id, &action).await?;
+        objects_saved(&txn, state, actor, [o.id], &action).await?;
     }
     txn.commit().await?;
     hooks::wake(state);

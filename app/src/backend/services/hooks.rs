@@ -166,6 +166,59 @@ async fn queue(
     if !listens(state, trigger_id) || too_deep(state, trigger_id, &action, actor) {
         return Ok(());
     }
+    let now = crate::backend::jobs::now_us();
+    let job = trigger_job(state, trigger_id, action, actor, subject, key, now)?;
+    crate::backend::store::jobs::enqueue_once(db, job, now).await?;
+    crate::backend::jobs::note_queued();
+    Ok(())
+}
+
+/// [`fire`] on each of `subjects` (the attributes an action saved, …), their jobs queued
+/// together: a statement per few hundred instead of one each.
+pub async fn fire_each(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    trigger_id: &'static str,
+    action: &str,
+    actor: &Principal,
+    subjects: impl IntoIterator<Item = Subject>,
+) -> Result<(), AppError> {
+    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
+        return Ok(());
+    }
+    let now = crate::backend::jobs::now_us();
+    let jobs = subjects
+        .into_iter()
+        .map(|subject| {
+            trigger_job(
+                state,
+                trigger_id,
+                action.to_owned(),
+                actor,
+                subject,
+                None,
+                now,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    crate::backend::store::jobs::enqueue_many_once(db, jobs, now).await?;
+    crate::backend::jobs::note_queued();
+    Ok(())
+}
+
+/// The job of one run of non-blocking `trigger_id` on `subject`.
+fn trigger_job(
+    state: &AppState,
+    trigger_id: &str,
+    action: String,
+    actor: &Principal,
+    subject: Subject,
+    key: Option<String>,
+    now: i64,
+) -> Result<crate::backend::store::jobs::NewJob, AppError> {
     let payload = TriggerJob {
         trigger: trigger_id.to_owned(),
         action,
@@ -173,17 +226,13 @@ async fn queue(
         depth: actor.chain_depth,
         subject,
     };
-    let now = crate::backend::jobs::now_us();
-    let job = crate::backend::store::jobs::NewJob {
+    Ok(crate::backend::store::jobs::NewJob {
         kind: crate::backend::jobs::KIND_TRIGGER.into(),
         payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
         idempotency_key: key.unwrap_or_else(crate::backend::jobs::new_job_key),
         max_attempts: state.workflows.max_job_attempts,
         run_after: now,
-    };
-    crate::backend::store::jobs::enqueue_once(db, job, now).await?;
-    crate::backend::jobs::note_queued();
-    Ok(())
+    })
 }
 
 /// Wakes this process's idle workers after a transaction that fired triggers committed, or,

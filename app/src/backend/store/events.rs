@@ -347,12 +347,42 @@ pub async fn tags_of_attribute(
     .collect())
 }
 
+/// The tags of every attribute of event `event_id`, by attribute id.
 pub async fn attribute_tags(
     db: &impl ConnectionTrait,
     event_id: i32,
 ) -> Result<HashMap<i32, Vec<(tag::Model, bool)>>, DbErr> {
+    tags_by_attribute(db, attribute_tag::Column::EventId.eq(event_id)).await
+}
+
+/// Attributes whose tags [`tags_of_attributes`] reads by id; past this, it reads the event's.
+const TAGS_BY_ID_MAX: usize = 500;
+
+/// The tags of attributes `ids` of event `event_id`, by attribute id: what an answer about a
+/// few attributes needs, without reading the tags of the whole event (a thousand-attribute
+/// event's answer to `attributes/add` spent more on that than on the write). Many attributes
+/// are read through the event, so that the statement's parameters stay few.
+pub async fn tags_of_attributes(
+    db: &impl ConnectionTrait,
+    event_id: i32,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<(tag::Model, bool)>>, DbErr> {
+    if ids.len() > TAGS_BY_ID_MAX {
+        return attribute_tags(db, event_id).await;
+    }
+    tags_by_attribute(
+        db,
+        attribute_tag::Column::AttributeId.is_in(ids.iter().copied()),
+    )
+    .await
+}
+
+async fn tags_by_attribute(
+    db: &impl ConnectionTrait,
+    which: impl sea_orm::sea_query::IntoCondition,
+) -> Result<HashMap<i32, Vec<(tag::Model, bool)>>, DbErr> {
     let links = attribute_tag::Entity::find()
-        .filter(attribute_tag::Column::EventId.eq(event_id))
+        .filter(which)
         .order_by_asc(attribute_tag::Column::Id)
         .all(db)
         .await?;

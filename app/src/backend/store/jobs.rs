@@ -58,15 +58,39 @@ fn queued_row(job: NewJob, now: i64) -> workflow_job::ActiveModel {
 /// Queues a job unless one with the same idempotency key exists (several processes may try to
 /// queue the same job: the first wins). Answers whether this call queued it.
 pub async fn enqueue_once(db: &impl ConnectionTrait, job: NewJob, now: i64) -> Result<bool, DbErr> {
-    let inserted = Entity::insert(queued_row(job, now))
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(Column::IdempotencyKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+    Ok(enqueue_many_once(db, vec![job], now).await? > 0)
+}
+
+/// Jobs queued by one statement at most (11 parameters each: within SQLite's and PostgreSQL's
+/// limits on a statement's parameters).
+const ENQUEUE_CHUNK: usize = 500;
+
+/// [`enqueue_once`] for many jobs, a statement per [`ENQUEUE_CHUNK`] of them instead of one
+/// each: an action that saves a thousand attributes queues their runs in two statements.
+/// Answers how many were queued.
+pub async fn enqueue_many_once(
+    db: &impl ConnectionTrait,
+    jobs: Vec<NewJob>,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let mut queued = 0;
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let chunk: Vec<_> = jobs
+            .by_ref()
+            .take(ENQUEUE_CHUNK)
+            .map(|job| queued_row(job, now))
+            .collect();
+        queued += Entity::insert_many(chunk)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(queued)
 }
 
 /// Claims up to `limit` due jobs for `worker` until `lease_until`: queued or retrying jobs whose
