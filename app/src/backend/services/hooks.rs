@@ -149,28 +149,7 @@ pub async fn fire(
     actor: &Principal,
     subject: Subject,
 ) -> Result<(), AppError> {
-    queue(db, state, trigger_id, action, actor, subject, None).await
-}
-
-/// Queues the run, under `key` when given: a second job with the same key is not queued (the
-/// log followers of several processes see the same row).
-async fn queue(
-    db: &impl ConnectionTrait,
-    state: &AppState,
-    trigger_id: &'static str,
-    action: String,
-    actor: &Principal,
-    subject: Subject,
-    key: Option<String>,
-) -> Result<(), AppError> {
-    if !listens(state, trigger_id) || too_deep(state, trigger_id, &action, actor) {
-        return Ok(());
-    }
-    let now = crate::backend::jobs::now_us();
-    let job = trigger_job(state, trigger_id, action, actor, subject, key, now)?;
-    crate::backend::store::jobs::enqueue_once(db, job, now).await?;
-    crate::backend::jobs::note_queued();
-    Ok(())
+    queue(db, state, trigger_id, &action, actor, [(subject, None)]).await
 }
 
 /// [`fire`] on each of `subjects` (the attributes an action saved, …), their jobs queued
@@ -183,56 +162,50 @@ pub async fn fire_each(
     actor: &Principal,
     subjects: impl IntoIterator<Item = Subject>,
 ) -> Result<(), AppError> {
+    let runs = subjects.into_iter().map(|subject| (subject, None));
+    queue(db, state, trigger_id, action, actor, runs).await
+}
+
+/// Queues a run on each subject, under its key when given: a second job with the same key is
+/// not queued (the log followers of several processes see the same row).
+async fn queue(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    trigger_id: &'static str,
+    action: &str,
+    actor: &Principal,
+    runs: impl IntoIterator<Item = (Subject, Option<String>)>,
+) -> Result<(), AppError> {
+    use crate::backend::jobs::{new_job_key, note_queued, now_us, KIND_TRIGGER};
     if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
         return Ok(());
     }
-    let now = crate::backend::jobs::now_us();
-    let jobs = subjects
+    let now = now_us();
+    let jobs = runs
         .into_iter()
-        .map(|subject| {
-            trigger_job(
-                state,
-                trigger_id,
-                action.to_owned(),
-                actor,
+        .map(|(subject, key)| {
+            let payload = TriggerJob {
+                trigger: trigger_id.to_owned(),
+                action: action.to_owned(),
+                user_id: actor.user.id,
+                depth: actor.chain_depth,
                 subject,
-                None,
-                now,
-            )
+            };
+            Ok(crate::backend::store::jobs::NewJob {
+                kind: KIND_TRIGGER.into(),
+                payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
+                idempotency_key: key.unwrap_or_else(new_job_key),
+                max_attempts: state.workflows.max_job_attempts,
+                run_after: now,
+            })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, AppError>>()?;
     if jobs.is_empty() {
         return Ok(());
     }
     crate::backend::store::jobs::enqueue_many_once(db, jobs, now).await?;
-    crate::backend::jobs::note_queued();
+    note_queued();
     Ok(())
-}
-
-/// The job of one run of non-blocking `trigger_id` on `subject`.
-fn trigger_job(
-    state: &AppState,
-    trigger_id: &str,
-    action: String,
-    actor: &Principal,
-    subject: Subject,
-    key: Option<String>,
-    now: i64,
-) -> Result<crate::backend::store::jobs::NewJob, AppError> {
-    let payload = TriggerJob {
-        trigger: trigger_id.to_owned(),
-        action,
-        user_id: actor.user.id,
-        depth: actor.chain_depth,
-        subject,
-    };
-    Ok(crate::backend::store::jobs::NewJob {
-        kind: crate::backend::jobs::KIND_TRIGGER.into(),
-        payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
-        idempotency_key: key.unwrap_or_else(crate::backend::jobs::new_job_key),
-        max_attempts: state.workflows.max_job_attempts,
-        run_after: now,
-    })
 }
 
 /// Wakes this process's idle workers after a transaction that fired triggers committed, or,
@@ -570,10 +543,9 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 &state.db,
                 &state,
                 "log-after-save",
-                format!("logs/{}", row.id),
+                &format!("logs/{}", row.id),
                 &actor,
-                Subject::Data { data },
-                Some(log_job_key(&row)),
+                [(Subject::Data { data }, Some(log_job_key(&row)))],
             )
             .await;
             match queued {
