@@ -16,6 +16,7 @@ mod m20261128_000009_log_chain_depth;
 mod m20261129_000010_create_workflow_jobs;
 mod m20261205_000011_create_workflow_job_effects;
 mod m20261206_000012_index_open_jobs;
+mod m20261208_000013_log_carried_run;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_create_workflow_jobs::Migration),
             Box::new(m20261205_000011_create_workflow_job_effects::Migration),
             Box::new(m20261206_000012_index_open_jobs::Migration),
+            Box::new(m20261208_000013_log_carried_run::Migration),
         ]
     }
 }

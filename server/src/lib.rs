@@ -94,7 +94,7 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
     // request never reaches a handler, and both need the session loaded.
     let inner = inner
         .layer(axum::middleware::from_fn_with_state(
-            state.workflows.job_wake.clone(),
+            state.workflows.wakes(),
             wake_workers_after,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -118,14 +118,14 @@ pub fn build_router(state: AppState, options: RouterOptions) -> Router {
         }))
 }
 
-/// Wakes the job workers for the jobs a request queued once it has its answer (see
-/// [`app::backend::jobs::wake_after`]).
+/// Wakes the job workers for the jobs a request queued, and the log follower for the runs its
+/// audit rows carry, once it has its answer (see [`app::backend::jobs::wake_after`]).
 async fn wake_workers_after(
-    axum::extract::State(wake): axum::extract::State<std::sync::Arc<tokio::sync::Notify>>,
+    axum::extract::State(wakes): axum::extract::State<app::backend::jobs::Wakes>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    app::backend::jobs::wake_after(&wake, next.run(request)).await
+    app::backend::jobs::wake_after(&wakes, next.run(request)).await
 }
 
 /// Page routes whose address is also a MISP JSON route: the ad-hoc list and the editor.

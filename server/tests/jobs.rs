@@ -205,6 +205,19 @@ async fn a_stale_end_leaves_a_later_attempt_alone_and_a_key_is_queued_once() {
     .await;
 }
 
+/// Saves a non-blocking `attribute-after-save` workflow and an event; answers the event's id.
+async fn listened_event(app: &common::TestApp, info: &str) -> String {
+    common::install_workflow(
+        app,
+        "attribute-after-save",
+        common::red_gate("attribute-after-save", "Attribute After Save", false),
+    )
+    .await;
+    let body = serde_json::json!({ "info": info });
+    let event = common::ok(common::post(app, "/events/add", common::ADMIN_KEY, body).await).await;
+    event["Event"]["id"].as_str().unwrap().to_owned()
+}
+
 /// A request that queues a run wakes this process's idle workers once it has answered: the run
 /// ends long before the workers would next look for jobs on their own.
 #[tokio::test]
@@ -220,23 +233,7 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
             ..common::test_workers()
         },
     );
-    common::install_workflow(
-        &app,
-        "attribute-after-save",
-        common::red_gate("attribute-after-save", "Attribute After Save", false),
-    )
-    .await;
-    let event = common::ok(
-        common::post(
-            &app,
-            "/events/add",
-            common::ADMIN_KEY,
-            serde_json::json!({"info": "wake test"}),
-        )
-        .await,
-    )
-    .await;
-    let id = event["Event"]["id"].as_str().unwrap().to_owned();
+    let id = listened_event(&app, "wake test").await;
     // Idle by now: the workers' first look found nothing.
     tokio::time::sleep(Duration::from_millis(200)).await;
     common::ok(
@@ -252,6 +249,69 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
     // Well before the workers' own poll.
     common::wait_done(&app.db, 1, Duration::from_secs(20)).await;
     workers.shutdown().await;
+}
+
+/// An attribute's `attribute-after-save` run rides on the audit row of its save: the log
+/// follower queues it once, keyed by the row, and a row written while no follower ran is queued
+/// when one starts.
+#[tokio::test]
+async fn runs_carried_by_audit_rows_are_queued_once_even_after_a_restart() {
+    use app::backend::entities::{log, workflow_job};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use std::time::Duration;
+
+    for_each_backend(|mut app| async move {
+        app.stop_workers().await;
+        let id = listened_event(&app, "carried runs").await;
+        async fn add(app: &common::TestApp, event_id: &str, value: &str) -> serde_json::Value {
+            let path = format!("/attributes/add/{event_id}");
+            let body = serde_json::json!({"type": "ip-dst", "value": value});
+            common::ok(common::post(app, &path, common::ADMIN_KEY, body).await).await
+        }
+        add(&app, &id, "192.0.2.1").await;
+        common::wait_queued(&app.db, 1).await;
+
+        // No follower: the save is committed with its run on its audit row, nothing queued.
+        app.stop_log_follower();
+        let second = add(&app, &id, "192.0.2.2").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(common::job_counts(&app.db).await.values().sum::<u64>(), 1);
+        let rows = log::Entity::find()
+            .filter(log::Column::Model.eq("Attribute"))
+            .filter(log::Column::Action.eq("add"))
+            .order_by_asc(log::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        let carried: serde_json::Value =
+            serde_json::from_str(rows[1].carried_run.as_deref().unwrap()).unwrap();
+        assert_eq!(carried["trigger"], "attribute-after-save");
+        assert_eq!(carried["action"], format!("attributes/add/{id}"));
+        assert_eq!(
+            carried["id"].to_string(),
+            second["Attribute"]["id"].as_str().unwrap()
+        );
+
+        // A follower that starts queues it, once, however often it looks.
+        let follower = server::spawn_log_hook(app.state.clone(), Duration::from_millis(20));
+        common::wait_queued(&app.db, 2).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let jobs = workflow_job::Entity::find()
+            .order_by_asc(workflow_job::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap();
+        let keys: Vec<String> = jobs.iter().map(|j| j.idempotency_key.clone()).collect();
+        let want: Vec<String> = rows
+            .iter()
+            .map(|r| format!("carried/{}/{}", r.id, r.created))
+            .collect();
+        assert_eq!(keys, want);
+        assert_eq!(jobs[1].payload, rows[1].carried_run.clone().unwrap());
+        follower.abort();
+    })
+    .await;
 }
 
 /// Many jobs queued together: every one queued, across the statement's chunks, and a key

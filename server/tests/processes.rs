@@ -197,7 +197,8 @@ async fn new_event(app: &common::TestApp, info: &str) -> String {
 }
 
 /// Saves `count` attributes numbered from `from` on event `event_id`, 1,000 a request: each
-/// save queues one `attribute-after-save` run per attribute, in its transaction.
+/// attribute's audit row carries one `attribute-after-save` run, which the log follower queues
+/// (see `common::wait_queued`).
 async fn add_attributes(app: &common::TestApp, event_id: &str, from: usize, count: usize) {
     for chunk in (from..from + count).collect::<Vec<_>>().chunks(1_000) {
         let attributes: Vec<Value> = chunk
@@ -232,6 +233,7 @@ async fn a_killed_process_loses_no_run_and_applies_no_edit_twice() {
             let event_id = new_event(&app, &format!("crash {n}")).await;
             add_attributes(&app, &event_id, n * 10, 10).await;
         }
+        common::wait_queued(&app.db, 1_000).await;
         assert_eq!(
             common::job_counts(&app.db).await.get("queued"),
             Some(&1_000)
@@ -353,8 +355,10 @@ async fn two_processes_drain_ten_thousand_jobs_each_once() {
         let logs = tempfile::tempdir().unwrap();
 
         add_attributes(&app, &event_id, 0, PHASE as usize).await;
+        common::wait_queued(&app.db, PHASE).await;
         let one = drain(&app, 1, workers, PHASE, logs.path()).await;
         add_attributes(&app, &event_id, PHASE as usize, PHASE as usize).await;
+        common::wait_queued(&app.db, 2 * PHASE).await;
         let two = drain(&app, 2, workers, 2 * PHASE, logs.path()).await;
         eprintln!(
             "drain of {PHASE} jobs on {} ({workers} workers a process, sink {sink_ms} ms): \

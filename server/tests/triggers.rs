@@ -376,6 +376,7 @@ async fn log_after_save_follows_committed_log_rows() {
                     description: Set(String::new()),
                     ip: Set(String::new()),
                     chain_depth: Set(depth),
+                    carried_run: Set(None),
                 }
                 .insert(&db)
                 .await

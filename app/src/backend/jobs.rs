@@ -5,7 +5,7 @@
 //! attempts. A worker that dies loses its lease and the job runs again elsewhere (at least once);
 //! a graceful shutdown stops claiming, lets running jobs finish within a grace period, and gives
 //! the rest back to the queue.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,45 +24,87 @@ tokio::task_local! {
     pub static CHAIN_DEPTH: u8;
     /// The job attempt being run, for the outward modules it calls.
     static ATTEMPT: Arc<Attempt>;
-    /// Set inside a request (see [`wake_after`]): whether it queued a job.
-    static QUEUED_HERE: Arc<AtomicBool>;
+    /// Set inside a request (see [`wake_after`]): whether it queued a job ([`QUEUED_JOB`]) or
+    /// wrote a log row carrying a run ([`CARRIED_RUN`]).
+    static QUEUED_HERE: Arc<AtomicU8>;
+}
+
+/// A request queued a job: the workers are woken once it answers.
+const QUEUED_JOB: u8 = 1;
+/// A request wrote an audit row carrying a trigger's run: the log follower is woken once it
+/// answers, to queue the run.
+const CARRIED_RUN: u8 = 2;
+
+/// What a request wakes once it answers: this process's job workers, its log follower.
+#[derive(Clone)]
+pub struct Wakes {
+    pub jobs: Arc<Notify>,
+    pub log: Arc<Notify>,
 }
 
 /// Runs `request` with job wakes held back until it has its answer, then wakes this process's
-/// idle workers if it queued a job. The workers' first queries (the claim, then the run's) then
-/// do not queue on the store ahead of the request's own last ones, and a request that queued
-/// nothing wakes nobody. A request that ends otherwise (its client went away, it panicked) still
-/// wakes them for what it committed.
-pub async fn wake_after<F: std::future::Future>(wake: &Notify, request: F) -> F::Output {
+/// idle workers if it queued a job, and its log follower if it wrote a row carrying a run. The
+/// workers' first queries (the claim, then the run's) then do not queue on the store ahead of
+/// the request's own last ones, and a request that queued nothing wakes nobody. A request that
+/// ends otherwise (its client went away, it panicked) still wakes them for what it committed.
+pub async fn wake_after<F: std::future::Future>(wakes: &Wakes, request: F) -> F::Output {
     struct WakeWhenOver<'a> {
-        wake: &'a Notify,
-        queued: Arc<AtomicBool>,
+        wakes: &'a Wakes,
+        queued: Arc<AtomicU8>,
     }
     impl Drop for WakeWhenOver<'_> {
         fn drop(&mut self) {
-            if self.queued.load(Ordering::Relaxed) {
-                self.wake.notify_waiters();
+            let queued = self.queued.load(Ordering::Relaxed);
+            if queued & QUEUED_JOB != 0 {
+                self.wakes.jobs.notify_waiters();
+            }
+            if queued & CARRIED_RUN != 0 {
+                // One follower, maybe busy: the wake waits for its next look.
+                self.wakes.log.notify_one();
             }
         }
     }
     let over = WakeWhenOver {
-        wake,
+        wakes,
         queued: Arc::default(),
     };
     QUEUED_HERE.scope(over.queued.clone(), request).await
 }
 
+fn note(what: u8) {
+    let _ = QUEUED_HERE.try_with(|q| q.fetch_or(what, Ordering::Relaxed));
+}
+
+fn in_request() -> bool {
+    QUEUED_HERE.try_with(|_| ()).is_ok()
+}
+
 /// Notes that a job was queued (in a transaction about to commit): inside a request, its
 /// workers are woken once it answers; elsewhere [`wake_workers`] wakes them.
 pub fn note_queued() {
-    let _ = QUEUED_HERE.try_with(|q| q.store(true, Ordering::Relaxed));
+    note(QUEUED_JOB);
+}
+
+/// Notes that an audit row carrying a run was written (in a transaction about to commit):
+/// inside a request, the log follower is woken once it answers; elsewhere [`wake_follower`]
+/// wakes it.
+pub fn note_carried() {
+    note(CARRIED_RUN);
 }
 
 /// Wakes this process's idle workers after a transaction that queued jobs committed; inside a
 /// request, [`wake_after`] does it once the request answers.
 pub fn wake_workers(wake: &Notify) {
-    if QUEUED_HERE.try_with(|_| ()).is_err() {
+    if !in_request() {
         wake.notify_waiters();
+    }
+}
+
+/// Wakes this process's log follower after a transaction that wrote a row carrying a run
+/// committed; inside a request, [`wake_after`] does it once the request answers.
+pub fn wake_follower(log: &Notify) {
+    if !in_request() {
+        log.notify_one();
     }
 }
 
@@ -510,13 +552,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_wakes_the_workers_once_it_answers_and_only_if_it_queued_a_job() {
-        let wake = Notify::new();
+        let wakes = Wakes {
+            jobs: Arc::new(Notify::new()),
+            log: Arc::new(Notify::new()),
+        };
+        let wake = &*wakes.jobs;
         let waiting = wake.notified();
         tokio::pin!(waiting);
         waiting.as_mut().enable();
-        let answer = wake_after(&wake, async {
+        let answer = wake_after(&wakes, async {
             note_queued();
-            wake_workers(&wake);
+            wake_workers(wake);
             // Not yet: the request has not answered.
             assert!(!woken(waiting.as_mut()));
             7
@@ -528,13 +574,13 @@ mod tests {
         let idle = wake.notified();
         tokio::pin!(idle);
         idle.as_mut().enable();
-        wake_after(&wake, async { wake_workers(&wake) }).await;
+        wake_after(&wakes, async { wake_workers(wake) }).await;
         assert!(
             !woken(idle.as_mut()),
             "a request that queued nothing wakes nobody"
         );
         // Outside a request (a workflow module's action in a job, the log follower), at once.
-        wake_workers(&wake);
+        wake_workers(wake);
         assert!(woken(idle.as_mut()));
 
         // A request dropped after it queued (its client went away) still wakes them.
@@ -542,7 +588,7 @@ mod tests {
         tokio::pin!(cancelled);
         cancelled.as_mut().enable();
         {
-            let request = wake_after(&wake, async {
+            let request = wake_after(&wakes, async {
                 note_queued();
                 std::future::pending::<()>().await
             });
@@ -554,5 +600,39 @@ mod tests {
             woken(cancelled.as_mut()),
             "woken when the request was dropped"
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_carried_a_run_wakes_the_log_follower_once_it_answers() {
+        let wakes = Wakes {
+            jobs: Arc::new(Notify::new()),
+            log: Arc::new(Notify::new()),
+        };
+        let jobs = wakes.jobs.notified();
+        tokio::pin!(jobs);
+        jobs.as_mut().enable();
+        wake_after(&wakes, async {
+            note_carried();
+            wake_follower(&wakes.log);
+            // Not yet: the follower's permit is given once the request answers.
+            let early = wakes.log.notified();
+            tokio::pin!(early);
+            assert!(!woken(early.as_mut()));
+        })
+        .await;
+        // The follower was busy: the wake waits for it (a permit), the workers were not woken.
+        let follower = wakes.log.notified();
+        tokio::pin!(follower);
+        assert!(woken(follower.as_mut()), "the follower finds the wake");
+        assert!(!woken(jobs.as_mut()), "a carried run wakes no worker");
+
+        // Nothing carried: no permit left behind.
+        wake_after(&wakes, async {}).await;
+        let none = wakes.log.notified();
+        tokio::pin!(none);
+        assert!(!woken(none.as_mut()));
+        // Outside a request, at once.
+        wake_follower(&wakes.log);
+        assert!(woken(none.as_mut()));
     }
 }

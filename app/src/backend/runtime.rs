@@ -382,6 +382,8 @@ pub struct WorkflowRuntime {
     pub discovered: RwLock<crate::backend::services::action_modules::Discovery>,
     /// Wakes this process's job workers when a job is queued here.
     pub job_wake: Arc<tokio::sync::Notify>,
+    /// Wakes this process's log follower when an audit row carrying a run is committed here.
+    pub log_wake: Arc<tokio::sync::Notify>,
     /// Attempts a queued job gets before it is dead.
     pub max_job_attempts: i32,
 }
@@ -575,10 +577,19 @@ impl WorkflowRuntime {
             prepared: PreparedCache::new(&WORKFLOWS, WORKFLOW_CACHE_TTL, 4096),
             outbound: crate::backend::outbound::Outbound::new(),
             job_wake,
+            log_wake: Arc::new(tokio::sync::Notify::new()),
             max_job_attempts,
             services,
             discovered: RwLock::new(Default::default()),
         })
+    }
+
+    /// What a request wakes once it answers (see [`crate::backend::jobs::wake_after`]).
+    pub fn wakes(&self) -> crate::backend::jobs::Wakes {
+        crate::backend::jobs::Wakes {
+            jobs: self.job_wake.clone(),
+            log: self.log_wake.clone(),
+        }
     }
 
     /// Built-in and store-backed modules, then `extra` (modules from misp-modules servers;

@@ -660,6 +660,23 @@ pub async fn wait_done(db: &sea_orm::DatabaseConnection, want: u64, limit: std::
     }
 }
 
+/// Waits until `want` jobs are in the queue, whatever their state (runs carried by audit rows
+/// are queued by the log follower shortly after their action answers).
+pub async fn wait_queued(db: &sea_orm::DatabaseConnection, want: u64) {
+    let started = std::time::Instant::now();
+    loop {
+        let counts = job_counts(db).await;
+        if counts.values().sum::<u64>() >= want {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{want} jobs not queued after a minute: {counts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until no job is queued, retrying or running; answers how many were open at first.
 pub async fn wait_no_open_jobs(db: &sea_orm::DatabaseConnection) -> u64 {
     use app::backend::store::jobs::{QUEUED, RETRYING, RUNNING};

@@ -24,6 +24,10 @@ pub struct Model {
     /// How many workflow runs led to the change (0: a person or API client); not in MISP's
     /// JSON, read by the `log-after-save` loop guard.
     pub chain_depth: i16,
+    /// The queued run of a non-blocking trigger the change fired (a serialized trigger job),
+    /// which the log follower moves to the job queue; not in MISP's JSON.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub carried_run: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

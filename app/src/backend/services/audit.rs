@@ -21,6 +21,9 @@ pub struct Entry {
     pub action: &'static str,
     pub title: String,
     pub change: String,
+    /// The run of a non-blocking trigger the change fired, queued by the log follower once the
+    /// row is committed (see [`super::hooks::carry`]).
+    pub carried_run: Option<String>,
 }
 
 impl Entry {
@@ -31,7 +34,14 @@ impl Entry {
             action,
             title,
             change: String::new(),
+            carried_run: None,
         }
+    }
+
+    /// The row carries `run` (a trigger job from [`super::hooks::carry`]), when there is one.
+    pub fn carrying(mut self, run: Option<String>) -> Self {
+        self.carried_run = run;
+        self
     }
 
     pub fn change(mut self, change: impl Into<String>) -> Self {
@@ -94,6 +104,7 @@ pub async fn record(
         description: Set(String::new()),
         ip: Set(String::new()),
         chain_depth: Set(depth),
+        carried_run: Set(entry.carried_run),
     }
     .insert(db)
     .await?;

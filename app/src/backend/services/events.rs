@@ -843,6 +843,18 @@ async fn attributes_saved(
     hooks::fire_each(txn, state, "attribute-after-save", action, actor, subjects).await
 }
 
+/// `attribute-after-save` (non-blocking) on attribute `id`, carried by the audit row its
+/// change writes (see [`hooks::carry`]): the run to put on that row, if a workflow listens.
+fn attribute_saved(
+    state: &AppState,
+    actor: &Principal,
+    id: i32,
+    action: &str,
+) -> Result<Option<String>, AppError> {
+    let subject = hooks::Subject::Attribute { id };
+    hooks::carry(state, "attribute-after-save", action, actor, subject)
+}
+
 /// `object-after-save` (non-blocking) on each of objects `ids`: the object inside its event.
 async fn objects_saved(
     txn: &impl sea_orm::ConnectionTrait,
@@ -1667,23 +1679,19 @@ pub async fn add_attributes(
     let groups: Vec<i32> = parsed.iter().map(|a| a.sharing_group_id).collect();
     super::sharing_groups::check_usable(&state.db, actor, groups).await?;
     let ts = now();
+    let action = format!("attributes/add/{}", ev.id);
     let txn = state.db.begin().await?;
     let mut saved = Vec::new();
     for a in &parsed {
         let row = insert_attribute(&txn, actor, ev.id, 0, a, ts).await?;
-        audit::record(
-            &txn,
-            Some(actor),
-            Entry::new("Attribute", row.id, "add", attribute_title(&row)),
-        )
-        .await?;
+        let entry = Entry::new("Attribute", row.id, "add", attribute_title(&row))
+            .carrying(attribute_saved(state, actor, row.id, &action)?);
+        audit::record(&txn, Some(actor), entry).await?;
         saved.push(row);
     }
     let live = saved.iter().filter(|a| !a.deleted).count();
     count_in_and_touch(&txn, ev.id, live, ts).await?;
-    let action = format!("attributes/add/{}", ev.id);
     let ids: Vec<i32> = saved.iter().map(|a| a.id).collect();
-    attributes_saved(&txn, state, actor, ids.iter().copied(), &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     let tags = store::tags_of_attributes(&state.db, ev.id, &ids).await?;
@@ -1823,17 +1831,17 @@ pub async fn edit_attribute(
     let ts = now();
     let txn = state.db.begin().await?;
     let saved = update_attribute_row(&txn, actor, old.clone(), &input, ts).await?;
+    let action = format!("attributes/edit/{}", saved.id);
     audit::record(
         &txn,
         Some(actor),
         Entry::new("Attribute", saved.id, "edit", attribute_title(&saved))
-            .change(attribute_diff(&old, &saved)),
+            .change(attribute_diff(&old, &saved))
+            .carrying(attribute_saved(state, actor, saved.id, &action)?),
     )
     .await?;
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
-    let action = format!("attributes/edit/{}", saved.id);
-    attributes_saved(&txn, state, actor, [saved.id], &action).await?;
     txn.commit().await?;
     hooks::wake(state);
     let tags = store::tags_of_attributes(&state.db, ev.id, &[saved.id]).await?;
@@ -1851,18 +1859,26 @@ pub async fn delete_attribute(
 ) -> Result<(), AppError> {
     let (a, ev) = editable_attribute(state, actor, id_or_uuid).await?;
     let ts = now();
+    // A soft delete saves the attribute (MISP fires on it); a hard delete leaves nothing.
+    let run = if hard {
+        None
+    } else {
+        let action = format!("attributes/delete/{}", a.id);
+        attribute_saved(state, actor, a.id, &action)?
+    };
     let txn = state.db.begin().await?;
     audit::record(
         &txn,
         Some(actor),
-        Entry::new("Attribute", a.id, "delete", attribute_title(&a)).change(if hard {
-            "hard delete"
-        } else {
-            "deleted (0) => (1)"
-        }),
+        Entry::new("Attribute", a.id, "delete", attribute_title(&a))
+            .change(if hard {
+                "hard delete"
+            } else {
+                "deleted (0) => (1)"
+            })
+            .carrying(run),
     )
     .await?;
-    let attribute_id = a.id;
     if hard {
         store::delete_attribute(&txn, a.id).await?;
     } else {
@@ -1873,11 +1889,6 @@ pub async fn delete_attribute(
     }
     store::refresh_attribute_count(&txn, ev.id).await?;
     unpublish_and_touch(&txn, ev.id, ts).await?;
-    // A soft delete saves the attribute (MISP fires on it); a hard delete leaves nothing.
-    if !hard {
-        let action = format!("attributes/delete/{attribute_id}");
-        attributes_saved(&txn, state, actor, [attribute_id], &action).await?;
-    }
     txn.commit().await?;
     hooks::wake(state);
     Ok(())

@@ -4,7 +4,10 @@
 //! the action. A non-blocking one goes through [`fire`]: a job naming the trigger and its
 //! [`Subject`] is queued in the action's own transaction (the action is saved with its job or
 //! neither is), and a worker of any server process builds the data from the stored rows and
-//! runs the workflow ([`run_trigger_job`]). Either way, when no workflow listens on the trigger
+//! runs the workflow ([`run_trigger_job`]). Where the action writes an audit row for the very
+//! subject (an attribute's add, edit, soft delete), the job rides on that row instead
+//! ([`carry`]) and the log follower ([`follow_log`]) queues it once the row is committed: just
+//! as durable, without a statement of its own on the action's path. Either way, when no workflow listens on the trigger
 //! the hook costs one in-memory lookup ([`crate::backend::runtime::Listeners`]): no query, and
 //! the data is never built.
 use std::future::Future;
@@ -166,6 +169,23 @@ pub async fn fire_each(
     queue(db, state, trigger_id, action, actor, runs).await
 }
 
+/// The queued form of a run of `trigger_id` on `subject` (a trigger job's payload).
+fn run_payload(
+    trigger_id: &str,
+    action: &str,
+    actor: &Principal,
+    subject: Subject,
+) -> Result<String, AppError> {
+    let payload = TriggerJob {
+        trigger: trigger_id.to_owned(),
+        action: action.to_owned(),
+        user_id: actor.user.id,
+        depth: actor.chain_depth,
+        subject,
+    };
+    serde_json::to_string(&payload).map_err(|_| AppError::Internal)
+}
+
 /// Queues a run on each subject, under its key when given: a second job with the same key is
 /// not queued (the log followers of several processes see the same row).
 async fn queue(
@@ -176,7 +196,7 @@ async fn queue(
     actor: &Principal,
     runs: impl IntoIterator<Item = (Subject, Option<String>)>,
 ) -> Result<(), AppError> {
-    use crate::backend::jobs::{new_job_key, note_queued, now_us, KIND_TRIGGER};
+    use crate::backend::jobs::{new_job_key, note_queued, now_us};
     if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
         return Ok(());
     }
@@ -184,20 +204,13 @@ async fn queue(
     let jobs = runs
         .into_iter()
         .map(|(subject, key)| {
-            let payload = TriggerJob {
-                trigger: trigger_id.to_owned(),
-                action: action.to_owned(),
-                user_id: actor.user.id,
-                depth: actor.chain_depth,
-                subject,
-            };
-            Ok(crate::backend::store::jobs::NewJob {
-                kind: KIND_TRIGGER.into(),
-                payload: serde_json::to_string(&payload).map_err(|_| AppError::Internal)?,
-                idempotency_key: key.unwrap_or_else(new_job_key),
-                max_attempts: state.workflows.max_job_attempts,
-                run_after: now,
-            })
+            let payload = run_payload(trigger_id, action, actor, subject)?;
+            Ok(trigger_job(
+                state,
+                payload,
+                key.unwrap_or_else(new_job_key),
+                now,
+            ))
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     if jobs.is_empty() {
@@ -208,10 +221,48 @@ async fn queue(
     Ok(())
 }
 
-/// Wakes this process's idle workers after a transaction that fired triggers committed, or,
-/// inside a request, once the request answers (the others find the jobs at their next poll).
+fn trigger_job(
+    state: &AppState,
+    payload: String,
+    key: String,
+    now: i64,
+) -> crate::backend::store::jobs::NewJob {
+    crate::backend::store::jobs::NewJob {
+        kind: crate::backend::jobs::KIND_TRIGGER.into(),
+        payload,
+        idempotency_key: key,
+        max_attempts: state.workflows.max_job_attempts,
+        run_after: now,
+    }
+}
+
+/// Fires non-blocking `trigger_id` on `subject` through the audit row the action writes for
+/// that subject: answers the run to put on the row ([`super::audit::Entry::carrying`]) when a
+/// workflow listens, `None` otherwise. The row commits with the action (both are saved or
+/// neither is), and the log follower queues the run when it reads the row: at once when the
+/// request answers (it is woken then), or when a process starts if none ran. Unlike [`fire`],
+/// the action pays no statement and no job-table pages for its trigger.
+pub fn carry(
+    state: &AppState,
+    trigger_id: &'static str,
+    action: &str,
+    actor: &Principal,
+    subject: Subject,
+) -> Result<Option<String>, AppError> {
+    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
+        return Ok(None);
+    }
+    let payload = run_payload(trigger_id, action, actor, subject)?;
+    crate::backend::jobs::note_carried();
+    Ok(Some(payload))
+}
+
+/// Wakes this process's idle workers and its log follower after a transaction that fired
+/// triggers committed, or, inside a request, once the request answers (the other processes find
+/// the jobs and rows at their next look).
 pub fn wake(state: &AppState) {
     crate::backend::jobs::wake_workers(&state.workflows.job_wake);
+    crate::backend::jobs::wake_follower(&state.workflows.log_wake);
 }
 
 /// Runs a queued trigger job: the actor as stored now (SYSTEM when the user is gone), the data
@@ -433,20 +484,38 @@ fn log_job_key(row: &crate::backend::entities::log::Model) -> String {
     format!("{LOG_JOB_KEY}{}/{}", row.id, row.created)
 }
 
-/// The stored setting (internal, not listed) holding the newest log row the followers queued.
+/// The prefix of the key of a run an audit row carried; the row's id and time follow.
+const CARRIED_JOB_KEY: &str = "carried/";
+
+/// The stored setting (internal, not listed) holding the log row up to which the followers have
+/// queued every run.
 const LOG_FOLLOWER_POSITION: &str = "Flowgate.log_follower_position";
 /// How often a follower writes its position at most (a busy log is not a write every look).
 const LOG_POSITION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The `log-after-save` trigger (spec §3): follows the audit log and queues a run of the
-/// listening workflow for each new committed row, `{"Log": {...}}`, except rows about workflows
-/// and the log itself (MISP's loop guard). Reading committed rows (rather than hooking each
-/// writer) means a rolled-back change never fires. Each run acts with the chain depth the row
-/// was written at, so a workflow whose actions write log rows stops at the configured depth.
-/// Every process follows the log; a row's job is keyed by the row, so it is queued once however
-/// many see it. The followers note how far they got, and a process that starts resumes there
-/// (rows written while none ran are not lost); history before the listener appeared is skipped. When
-/// no workflow listens, a tick costs one in-memory lookup.
+/// How long a follower woken by a request waits before it looks.
+const LOG_GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The most rows a follower reads in one look.
+const LOG_PAGE: u64 = 500;
+
+/// What the follower reads of a log row when no workflow listens on `log-after-save`.
+type Glance = (i32, i64, Option<String>);
+
+/// The log follower. It queues two kinds of runs from committed audit rows:
+/// - the run a row carries ([`carry`]: the trigger a change fired, committed with it);
+/// - the `log-after-save` trigger (spec §3): a run of the listening workflow for each new row,
+///   `{"Log": {...}}`, except rows about workflows and the log itself (MISP's loop guard).
+///   Reading committed rows (rather than hooking each writer) means a rolled-back change never
+///   fires. Each run acts with the chain depth the row was written at, so a workflow whose
+///   actions write log rows stops at the configured depth. History before the listener appeared
+///   is skipped.
+///
+/// It looks every `every`, and at once when a request of this process wrote a row carrying a
+/// run. Every process follows the log; a run's job is keyed by its row, so it is queued once
+/// however many see it. The followers note up to where they queued everything, and a process
+/// that starts resumes there: rows written while none ran are not lost. A look reads the new
+/// rows' ids (whole rows only while `log-after-save` listens).
 pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use crate::backend::entities::log;
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -454,102 +523,117 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use std::time::Instant;
 
     let mut cursor: Option<i32> = None;
-    // At start, resume where the followers got to.
-    let mut resume = true;
+    // Rows up to this one were written before `log-after-save` had a listener.
+    let mut hook_from: Option<i32> = None;
     let mut noted_at: Option<Instant> = None;
     let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A look that read a full page looks again at once.
+    let mut behind = false;
     loop {
-        tick.tick().await;
-        if !listens(&state, "log-after-save") {
-            cursor = None;
-            resume = false;
-            gaps.clear();
-            continue;
-        }
-        let Some(last) = cursor else {
-            if std::mem::take(&mut resume) {
-                match settings::find_setting(&state.db, LOG_FOLLOWER_POSITION).await {
-                    Ok(Some(position)) => {
-                        if let Some(id) = position.as_i64().and_then(|p| i32::try_from(p).ok()) {
-                            cursor = Some(id);
-                            continue;
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "log-after-save: could not read where the followers got to")
-                    }
+        if !std::mem::take(&mut behind) {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = state.workflows.log_wake.notified() => {
+                    // Woken by a request that has its answer: let the answer reach its client,
+                    // and the next rows gather, before reading.
+                    tokio::time::sleep(LOG_GATHER).await;
                 }
             }
-            let newest = log::Entity::find()
-                .select_only()
-                .column_as(log::Column::Id.max(), "max")
-                .into_tuple::<Option<i32>>()
-                .one(&state.db)
-                .await;
-            match newest {
-                Ok(max) => cursor = Some(max.flatten().unwrap_or(0)),
-                Err(e) => tracing::warn!(error = %e, "log-after-save: could not read the log"),
+        }
+        let Some(last) = cursor else {
+            match start_position(&state).await {
+                Ok((position, resumed)) => {
+                    cursor = Some(position);
+                    // Resuming, the rows written while no follower ran fire too.
+                    hook_from = resumed.then_some(position);
+                }
+                Err(e) => tracing::warn!(error = %e, "log follower: could not read the log"),
             }
             continue;
         };
+        let hooked = listens(&state, "log-after-save");
+        if !hooked {
+            hook_from = None;
+        } else if hook_from.is_none() {
+            // The listener just appeared: the rows before it do not fire.
+            match newest_log_id(&state).await {
+                Ok(newest) => hook_from = Some(newest),
+                Err(e) => {
+                    tracing::warn!(error = %e, "log follower: could not read the log");
+                    continue;
+                }
+            }
+        }
         let mut wanted = Condition::any().add(log::Column::Id.gt(last));
         if !gaps.is_empty() {
             wanted = wanted.add(log::Column::Id.is_in(gaps.keys().copied().collect::<Vec<_>>()));
         }
-        let rows = match log::Entity::find()
+        let query = log::Entity::find()
             .filter(wanted)
             .order_by_asc(log::Column::Id)
-            .limit(500)
-            .all(&state.db)
-            .await
-        {
+            .limit(LOG_PAGE);
+        // Committed rows, read beside the writer.
+        let rows: Result<Vec<(Glance, Option<log::Model>)>, _> = if hooked {
+            query.all(&state.read_db).await.map(|rows| {
+                rows.into_iter()
+                    .map(|r| ((r.id, r.created, r.carried_run.clone()), Some(r)))
+                    .collect()
+            })
+        } else {
+            query
+                .select_only()
+                .columns([
+                    log::Column::Id,
+                    log::Column::Created,
+                    log::Column::CarriedRun,
+                ])
+                .into_tuple::<Glance>()
+                .all(&state.read_db)
+                .await
+                .map(|rows| rows.into_iter().map(|g| (g, None)).collect())
+        };
+        let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(error = %e, "log-after-save: could not read the log");
+                tracing::warn!(error = %e, "log follower: could not read the log");
                 continue;
             }
         };
-        // A row that cannot be queued is read again at the next look, with the rows after it
-        // (queuing is idempotent by the row's key).
+        behind = rows.len() as u64 == LOG_PAGE;
+        // A row whose runs cannot be queued is read again at the next look, with the rows
+        // after it (queuing is idempotent by the row's key).
         let before = gaps.clone();
         let mut next = last;
+        let mut carried = Vec::new();
+        let mut queued = false;
         let mut failed = false;
-        for row in rows {
-            if gaps.remove(&row.id).is_none() {
+        let now = crate::backend::jobs::now_us();
+        for ((id, created, run), row) in rows {
+            if gaps.remove(&id).is_none() {
                 let seen_at = Instant::now();
-                for missing in (next + 1)..row.id {
+                for missing in (next + 1)..id {
                     if gaps.len() >= LOG_GAP_MAX {
                         break;
                     }
                     gaps.insert(missing, seen_at);
                 }
-                next = next.max(row.id);
+                next = next.max(id);
             }
-            if row.model == "Log" || row.model == "Workflow" {
+            if let Some(run) = run {
+                let key = format!("{CARRIED_JOB_KEY}{id}/{created}");
+                carried.push(trigger_job(&state, run, key, now));
+            }
+            let Some(row) = row else { continue };
+            if row.model == "Log"
+                || row.model == "Workflow"
+                || hook_from.is_none_or(|from| row.id <= from)
+            {
                 continue;
             }
-            let actor = match log_actor(&state, &row).await {
-                Ok(actor) => actor,
-                Err(e) => {
-                    tracing::warn!(error = %e, log = row.id, "log-after-save: no user to run as");
-                    continue;
-                }
-            };
-            let data = json!({"Log": super::audit::log_json(&row)});
-            let queued = queue(
-                &state.db,
-                &state,
-                "log-after-save",
-                &format!("logs/{}", row.id),
-                &actor,
-                [(Subject::Data { data }, Some(log_job_key(&row)))],
-            )
-            .await;
-            match queued {
-                Ok(()) => wake(&state),
+            match queue_log_run(&state, &row).await {
+                Ok(()) => queued = true,
                 Err(e) => {
                     tracing::warn!(error = %e, log = row.id, "log-after-save: could not queue the run");
                     failed = true;
@@ -557,25 +641,103 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 }
             }
         }
+        if !failed && !carried.is_empty() {
+            if let Err(e) =
+                crate::backend::store::jobs::enqueue_many_once(&state.db, carried, now).await
+            {
+                tracing::warn!(error = %e, "log follower: could not queue the runs rows carry");
+                failed = true;
+            } else {
+                queued = true;
+            }
+        }
+        if queued {
+            crate::backend::jobs::wake_workers(&state.workflows.job_wake);
+        }
         if failed {
             gaps = before;
+            behind = false;
             continue;
         }
-        if next > last && noted_at.is_none_or(|at| at.elapsed() >= LOG_POSITION_EVERY) {
-            // Where a process that starts later resumes (several followers may write it; a
-            // position behind only makes the next start queue rows again that their keys
-            // already cover).
+        // Everything below the oldest row not yet seen is queued: where a process that starts
+        // later resumes (several followers may write it; a position behind only makes the next
+        // start read rows again whose runs their keys already cover).
+        let done = gaps.keys().next().map_or(next, |gap| (gap - 1).min(next));
+        if done > last && noted_at.is_none_or(|at| at.elapsed() >= LOG_POSITION_EVERY) {
             noted_at = Some(Instant::now());
-            let position = json!(next);
             if let Err(e) =
-                settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &position).await
+                settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &json!(done)).await
             {
-                tracing::warn!(error = %e, "log-after-save: could not note where the follower got to");
+                tracing::warn!(error = %e, "log follower: could not note where it got to");
             }
         }
         cursor = Some(next);
         gaps.retain(|_, seen| seen.elapsed() < LOG_GAP_WAIT);
     }
+}
+
+/// Where a follower that starts reads from, and whether it resumes: where the followers got to,
+/// or, the first time, the newest row (older history fires nothing) unless an older one carries
+/// a run.
+async fn start_position(state: &AppState) -> Result<(i32, bool), AppError> {
+    use crate::backend::entities::log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if let Some(position) = settings::find_setting(&state.db, LOG_FOLLOWER_POSITION).await? {
+        if let Some(id) = position.as_i64().and_then(|p| i32::try_from(p).ok()) {
+            return Ok((id, true));
+        }
+    }
+    let newest = newest_log_id(state).await?;
+    let first_carrying = log::Entity::find()
+        .select_only()
+        .column_as(log::Column::Id.min(), "min")
+        .filter(log::Column::CarriedRun.is_not_null())
+        .into_tuple::<Option<i32>>()
+        .one(&state.db)
+        .await?
+        .flatten();
+    Ok((
+        first_carrying.map_or(newest, |first| newest.min(first - 1)),
+        false,
+    ))
+}
+
+/// The id of the newest audit-log row (0: none).
+async fn newest_log_id(state: &AppState) -> Result<i32, AppError> {
+    use crate::backend::entities::log;
+    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
+    Ok(log::Entity::find()
+        .select_only()
+        .column_as(log::Column::Id.max(), "max")
+        .into_tuple::<Option<i32>>()
+        .one(&state.db)
+        .await?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Queues the `log-after-save` run of `row`, acting for its user.
+async fn queue_log_run(
+    state: &AppState,
+    row: &crate::backend::entities::log::Model,
+) -> Result<(), AppError> {
+    let actor = match log_actor(state, row).await {
+        Ok(actor) => actor,
+        Err(e) => {
+            tracing::warn!(error = %e, log = row.id, "log-after-save: no user to run as");
+            return Ok(());
+        }
+    };
+    let data = json!({"Log": super::audit::log_json(row)});
+    queue(
+        &state.db,
+        state,
+        "log-after-save",
+        &format!("logs/{}", row.id),
+        &actor,
+        [(Subject::Data { data }, Some(log_job_key(row)))],
+    )
+    .await
 }
 
 /// Who a `log-after-save` run acts for: the row's user, or SYSTEM for the system's own rows,

@@ -1,0 +1,40 @@
+//! An audit-log row can carry the queued run of a non-blocking trigger that its change fired
+//! (`attribute-after-save` on an attribute's add, edit or soft delete): the serialized job,
+//! committed with the change in the row the change writes anyway. The log follower moves it to
+//! `workflow_jobs`. The action then pays no statement and no job-table pages for its trigger.
+//! MISP's own columns are unchanged; the column is not in MISP's JSON.
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Logs::Table)
+                    .add_column(text_null(Logs::CarriedRun))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Logs::Table)
+                    .drop_column(Logs::CarriedRun)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Logs {
+    Table,
+    CarriedRun,
+}
