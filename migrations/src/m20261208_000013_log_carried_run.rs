@@ -1,8 +1,9 @@
 //! An audit-log row can carry the queued run of a non-blocking trigger that its change fired
 //! (`attribute-after-save` on an attribute's add, edit or soft delete): the serialized job,
 //! committed with the change in the row the change writes anyway. The log follower moves it to
-//! `workflow_jobs`. The action then pays no statement and no job-table pages for its trigger.
-//! MISP's own columns are unchanged; the column is not in MISP's JSON.
+//! `workflow_jobs` and clears it, reading through a partial index of the rows that still carry
+//! one. The action then pays no statement and no job-table pages for its trigger. MISP's own
+//! columns are unchanged; the column is not in MISP's JSON.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -18,10 +19,23 @@ impl MigrationTrait for Migration {
                     .add_column(text_null(Logs::CarriedRun))
                     .to_owned(),
             )
-            .await
+            .await?;
+        // The same statement on SQLite and PostgreSQL.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS idx_logs_carried_run ON logs (id) \
+                 WHERE carried_run IS NOT NULL",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS idx_logs_carried_run")
+            .await?;
         manager
             .alter_table(
                 Table::alter()

@@ -252,8 +252,8 @@ async fn a_request_that_queues_a_run_wakes_the_idle_workers() {
 }
 
 /// An attribute's `attribute-after-save` run rides on the audit row of its save: the log
-/// follower queues it once, keyed by the row, and a row written while no follower ran is queued
-/// when one starts.
+/// follower queues it once, keyed by the row, and clears it from the row; a row written while
+/// no follower ran is queued when one starts.
 #[tokio::test]
 async fn runs_carried_by_audit_rows_are_queued_once_even_after_a_restart() {
     use app::backend::entities::{log, workflow_job};
@@ -309,6 +309,14 @@ async fn runs_carried_by_audit_rows_are_queued_once_even_after_a_restart() {
             .collect();
         assert_eq!(keys, want);
         assert_eq!(jobs[1].payload, rows[1].carried_run.clone().unwrap());
+        // Queued means taken off the row: no later look (after the done jobs are purged, say)
+        // can queue it again.
+        let carrying = log::Entity::find()
+            .filter(log::Column::CarriedRun.is_not_null())
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert!(carrying.is_empty(), "{carrying:?}");
         follower.abort();
     })
     .await;

@@ -487,35 +487,33 @@ fn log_job_key(row: &crate::backend::entities::log::Model) -> String {
 /// The prefix of the key of a run an audit row carried; the row's id and time follow.
 const CARRIED_JOB_KEY: &str = "carried/";
 
-/// The stored setting (internal, not listed) holding the log row up to which the followers have
-/// queued every run.
-const LOG_FOLLOWER_POSITION: &str = "Flowgate.log_follower_position";
-/// How often a follower writes its position at most (a busy log is not a write every look).
-const LOG_POSITION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How long a follower woken by a request waits before it looks.
 const LOG_GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The most rows a follower reads in one look.
 const LOG_PAGE: u64 = 500;
 
-/// What the follower reads of a log row when no workflow listens on `log-after-save`.
-type Glance = (i32, i64, Option<String>);
+/// The stored setting (internal, not listed) holding the log row up to which the followers
+/// queued the `log-after-save` runs.
+const LOG_FOLLOWER_POSITION: &str = "Flowgate.log_follower_position";
+/// How often a follower writes its position at most (a busy log is not a write every look).
+const LOG_POSITION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The log follower. It queues two kinds of runs from committed audit rows:
-/// - the run a row carries ([`carry`]: the trigger a change fired, committed with it);
+/// - the runs rows carry ([`carry`]: the trigger a change fired, committed with it), through
+///   [`queue_carried_runs`];
 /// - the `log-after-save` trigger (spec §3): a run of the listening workflow for each new row,
 ///   `{"Log": {...}}`, except rows about workflows and the log itself (MISP's loop guard).
 ///   Reading committed rows (rather than hooking each writer) means a rolled-back change never
 ///   fires. Each run acts with the chain depth the row was written at, so a workflow whose
-///   actions write log rows stops at the configured depth. History before the listener appeared
-///   is skipped.
+///   actions write log rows stops at the configured depth. Every process follows the log; a
+///   row's job is keyed by the row, so it is queued once however many see it. The followers
+///   note how far they got, and a process that starts resumes there (rows written while none
+///   ran are not lost); history before the listener appeared is skipped.
 ///
-/// It looks every `every`, and at once when a request of this process wrote a row carrying a
-/// run. Every process follows the log; a run's job is keyed by its row, so it is queued once
-/// however many see it. The followers note up to where they queued everything, and a process
-/// that starts resumes there: rows written while none ran are not lost. A look reads the new
-/// rows' ids (whole rows only while `log-after-save` listens).
+/// It looks every `every`, and 2 ms after a request of this process that wrote a row carrying
+/// a run has answered (so the answer reaches its client first). When no workflow listens on
+/// `log-after-save` and no row carries a run, a look is one lookup in an empty partial index.
 pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use crate::backend::entities::log;
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -523,117 +521,104 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     use std::time::Instant;
 
     let mut cursor: Option<i32> = None;
-    // Rows up to this one were written before `log-after-save` had a listener.
-    let mut hook_from: Option<i32> = None;
+    // At start, resume where the followers got to.
+    let mut resume = true;
     let mut noted_at: Option<Instant> = None;
     let mut gaps: BTreeMap<i32, Instant> = BTreeMap::new();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // A look that read a full page looks again at once.
+    // A look that moved a full page of carried runs looks again at once.
     let mut behind = false;
     loop {
         if !std::mem::take(&mut behind) {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = state.workflows.log_wake.notified() => {
-                    // Woken by a request that has its answer: let the answer reach its client,
-                    // and the next rows gather, before reading.
                     tokio::time::sleep(LOG_GATHER).await;
                 }
             }
         }
+        match queue_carried_runs(&state).await {
+            Ok(0) => {}
+            Ok(moved) => {
+                crate::backend::jobs::wake_workers(&state.workflows.job_wake);
+                behind = moved as u64 == LOG_PAGE;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "log follower: could not queue the runs rows carry")
+            }
+        }
+        if !listens(&state, "log-after-save") {
+            cursor = None;
+            resume = false;
+            gaps.clear();
+            continue;
+        }
         let Some(last) = cursor else {
-            match start_position(&state).await {
-                Ok((position, resumed)) => {
-                    cursor = Some(position);
-                    // Resuming, the rows written while no follower ran fire too.
-                    hook_from = resumed.then_some(position);
+            if std::mem::take(&mut resume) {
+                match settings::find_setting(&state.db, LOG_FOLLOWER_POSITION).await {
+                    Ok(Some(position)) => {
+                        if let Some(id) = position.as_i64().and_then(|p| i32::try_from(p).ok()) {
+                            cursor = Some(id);
+                            continue;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "log-after-save: could not read where the followers got to")
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, "log follower: could not read the log"),
+            }
+            let newest = log::Entity::find()
+                .select_only()
+                .column_as(log::Column::Id.max(), "max")
+                .into_tuple::<Option<i32>>()
+                .one(&state.db)
+                .await;
+            match newest {
+                Ok(max) => cursor = Some(max.flatten().unwrap_or(0)),
+                Err(e) => tracing::warn!(error = %e, "log-after-save: could not read the log"),
             }
             continue;
         };
-        let hooked = listens(&state, "log-after-save");
-        if !hooked {
-            hook_from = None;
-        } else if hook_from.is_none() {
-            // The listener just appeared: the rows before it do not fire.
-            match newest_log_id(&state).await {
-                Ok(newest) => hook_from = Some(newest),
-                Err(e) => {
-                    tracing::warn!(error = %e, "log follower: could not read the log");
-                    continue;
-                }
-            }
-        }
         let mut wanted = Condition::any().add(log::Column::Id.gt(last));
         if !gaps.is_empty() {
             wanted = wanted.add(log::Column::Id.is_in(gaps.keys().copied().collect::<Vec<_>>()));
         }
-        let query = log::Entity::find()
+        let rows = match log::Entity::find()
             .filter(wanted)
             .order_by_asc(log::Column::Id)
-            .limit(LOG_PAGE);
-        // Committed rows, read beside the writer.
-        let rows: Result<Vec<(Glance, Option<log::Model>)>, _> = if hooked {
-            query.all(&state.read_db).await.map(|rows| {
-                rows.into_iter()
-                    .map(|r| ((r.id, r.created, r.carried_run.clone()), Some(r)))
-                    .collect()
-            })
-        } else {
-            query
-                .select_only()
-                .columns([
-                    log::Column::Id,
-                    log::Column::Created,
-                    log::Column::CarriedRun,
-                ])
-                .into_tuple::<Glance>()
-                .all(&state.read_db)
-                .await
-                .map(|rows| rows.into_iter().map(|g| (g, None)).collect())
-        };
-        let rows = match rows {
+            .limit(LOG_PAGE)
+            .all(&state.db)
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(error = %e, "log follower: could not read the log");
+                tracing::warn!(error = %e, "log-after-save: could not read the log");
                 continue;
             }
         };
-        behind = rows.len() as u64 == LOG_PAGE;
-        // A row whose runs cannot be queued is read again at the next look, with the rows
-        // after it (queuing is idempotent by the row's key).
+        // A row that cannot be queued is read again at the next look, with the rows after it
+        // (queuing is idempotent by the row's key).
         let before = gaps.clone();
         let mut next = last;
-        let mut carried = Vec::new();
-        let mut queued = false;
         let mut failed = false;
-        let now = crate::backend::jobs::now_us();
-        for ((id, created, run), row) in rows {
-            if gaps.remove(&id).is_none() {
+        for row in rows {
+            if gaps.remove(&row.id).is_none() {
                 let seen_at = Instant::now();
-                for missing in (next + 1)..id {
+                for missing in (next + 1)..row.id {
                     if gaps.len() >= LOG_GAP_MAX {
                         break;
                     }
                     gaps.insert(missing, seen_at);
                 }
-                next = next.max(id);
+                next = next.max(row.id);
             }
-            if let Some(run) = run {
-                let key = format!("{CARRIED_JOB_KEY}{id}/{created}");
-                carried.push(trigger_job(&state, run, key, now));
-            }
-            let Some(row) = row else { continue };
-            if row.model == "Log"
-                || row.model == "Workflow"
-                || hook_from.is_none_or(|from| row.id <= from)
-            {
+            if row.model == "Log" || row.model == "Workflow" {
                 continue;
             }
             match queue_log_run(&state, &row).await {
-                Ok(()) => queued = true,
+                Ok(()) => crate::backend::jobs::wake_workers(&state.workflows.job_wake),
                 Err(e) => {
                     tracing::warn!(error = %e, log = row.id, "log-after-save: could not queue the run");
                     failed = true;
@@ -641,34 +626,21 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
                 }
             }
         }
-        if !failed && !carried.is_empty() {
-            if let Err(e) =
-                crate::backend::store::jobs::enqueue_many_once(&state.db, carried, now).await
-            {
-                tracing::warn!(error = %e, "log follower: could not queue the runs rows carry");
-                failed = true;
-            } else {
-                queued = true;
-            }
-        }
-        if queued {
-            crate::backend::jobs::wake_workers(&state.workflows.job_wake);
-        }
         if failed {
             gaps = before;
-            behind = false;
             continue;
         }
-        // Everything below the oldest row not yet seen is queued: where a process that starts
-        // later resumes (several followers may write it; a position behind only makes the next
-        // start read rows again whose runs their keys already cover).
+        // Every row below the oldest one not yet seen committed is queued: where a process that
+        // starts later resumes (several followers may write it; a position behind only makes
+        // the next start queue rows again that their keys already cover).
         let done = gaps.keys().next().map_or(next, |gap| (gap - 1).min(next));
         if done > last && noted_at.is_none_or(|at| at.elapsed() >= LOG_POSITION_EVERY) {
             noted_at = Some(Instant::now());
+            let position = json!(done);
             if let Err(e) =
-                settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &json!(done)).await
+                settings::upsert_setting(&state.db, LOG_FOLLOWER_POSITION, &position).await
             {
-                tracing::warn!(error = %e, "log follower: could not note where it got to");
+                tracing::warn!(error = %e, "log-after-save: could not note where the follower got to");
             }
         }
         cursor = Some(next);
@@ -676,44 +648,52 @@ pub async fn follow_log(state: AppState, every: std::time::Duration) {
     }
 }
 
-/// Where a follower that starts reads from, and whether it resumes: where the followers got to,
-/// or, the first time, the newest row (older history fires nothing) unless an older one carries
-/// a run.
-async fn start_position(state: &AppState) -> Result<(i32, bool), AppError> {
+/// Moves the runs audit rows carry to the job queue, oldest first, a page at a time: in one
+/// transaction each run is queued under its row's key and the row's copy is cleared, so a run
+/// is queued once, and a row committed late (on PostgreSQL a lower id can commit after a higher
+/// one) is simply found at a later look. Reads through a partial index of the rows that still
+/// carry one. Answers how many were moved.
+pub async fn queue_carried_runs(state: &AppState) -> Result<usize, AppError> {
     use crate::backend::entities::log;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    if let Some(position) = settings::find_setting(&state.db, LOG_FOLLOWER_POSITION).await? {
-        if let Some(id) = position.as_i64().and_then(|p| i32::try_from(p).ok()) {
-            return Ok((id, true));
-        }
-    }
-    let newest = newest_log_id(state).await?;
-    let first_carrying = log::Entity::find()
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{
+        ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    };
+    let rows = log::Entity::find()
         .select_only()
-        .column_as(log::Column::Id.min(), "min")
+        .columns([
+            log::Column::Id,
+            log::Column::Created,
+            log::Column::CarriedRun,
+        ])
         .filter(log::Column::CarriedRun.is_not_null())
-        .into_tuple::<Option<i32>>()
-        .one(&state.db)
-        .await?
-        .flatten();
-    Ok((
-        first_carrying.map_or(newest, |first| newest.min(first - 1)),
-        false,
-    ))
-}
-
-/// The id of the newest audit-log row (0: none).
-async fn newest_log_id(state: &AppState) -> Result<i32, AppError> {
-    use crate::backend::entities::log;
-    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
-    Ok(log::Entity::find()
-        .select_only()
-        .column_as(log::Column::Id.max(), "max")
-        .into_tuple::<Option<i32>>()
-        .one(&state.db)
-        .await?
-        .flatten()
-        .unwrap_or(0))
+        .order_by_asc(log::Column::Id)
+        .limit(LOG_PAGE)
+        .into_tuple::<(i32, i64, Option<String>)>()
+        .all(&state.read_db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let now = crate::backend::jobs::now_us();
+    let ids: Vec<i32> = rows.iter().map(|(id, _, _)| *id).collect();
+    let jobs: Vec<_> = rows
+        .into_iter()
+        .filter_map(|(id, created, run)| {
+            let key = format!("{CARRIED_JOB_KEY}{id}/{created}");
+            run.map(|run| trigger_job(state, run, key, now))
+        })
+        .collect();
+    let moved = ids.len();
+    let txn = state.db.begin().await?;
+    crate::backend::store::jobs::enqueue_many_once(&txn, jobs, now).await?;
+    log::Entity::update_many()
+        .col_expr(log::Column::CarriedRun, Expr::value(Option::<String>::None))
+        .filter(log::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(moved)
 }
 
 /// Queues the `log-after-save` run of `row`, acting for its user.
