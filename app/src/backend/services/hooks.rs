@@ -7,9 +7,9 @@
 //! runs the workflow ([`run_trigger_job`]). Where the action writes an audit row for the very
 //! subject (an attribute's add, edit, soft delete), the job rides on that row instead
 //! ([`carry`]) and the log follower ([`follow_log`]) queues it once the row is committed: just
-//! as durable, without a statement of its own on the action's path. Either way, when no workflow listens on the trigger
-//! the hook costs one in-memory lookup ([`crate::backend::runtime::Listeners`]): no query, and
-//! the data is never built.
+//! as durable, without a statement of its own on the action's path. Either way, when no
+//! workflow listens on the trigger the hook costs one in-memory lookup
+//! ([`crate::backend::runtime::Listeners`]): no query, and the data is never built.
 use std::future::Future;
 
 use sea_orm::ConnectionTrait;
@@ -197,7 +197,7 @@ async fn queue(
     runs: impl IntoIterator<Item = (Subject, Option<String>)>,
 ) -> Result<(), AppError> {
     use crate::backend::jobs::{new_job_key, note_queued, now_us};
-    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
+    if !should_run(state, trigger_id, action, actor) {
         return Ok(());
     }
     let now = now_us();
@@ -221,6 +221,7 @@ async fn queue(
     Ok(())
 }
 
+/// The queue row of a trigger run: `payload` from [`run_payload`], under `key`, due `now`.
 fn trigger_job(
     state: &AppState,
     payload: String,
@@ -249,7 +250,7 @@ pub fn carry(
     actor: &Principal,
     subject: Subject,
 ) -> Result<Option<String>, AppError> {
-    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
+    if !should_run(state, trigger_id, action, actor) {
         return Ok(None);
     }
     let payload = run_payload(trigger_id, action, actor, subject)?;
@@ -309,12 +310,19 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Value, AppError>>,
 {
-    if !listens(state, trigger_id) || too_deep(state, trigger_id, action, actor) {
+    if !should_run(state, trigger_id, action, actor) {
         return Ok(None);
     }
     let data = build().await?;
     super::workflows::run_blocking_hook(state, trigger_id, data, action, actor).await
 }
+
+/// Whether `action` runs `trigger_id`: a workflow listens on it, and the action is not too deep
+/// in a chain of runs.
+fn should_run(state: &AppState, trigger_id: &str, action: &str, actor: &Principal) -> bool {
+    listens(state, trigger_id) && !too_deep(state, trigger_id, action, actor)
+}
+
 /// The loop guard: an action taken by a workflow module carries the chain depth of the run
 /// that took it; past the configured depth the run it would cause is skipped, with a log line.
 fn too_deep(state: &AppState, trigger_id: &str, action: &str, actor: &Principal) -> bool {
