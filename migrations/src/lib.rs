@@ -17,6 +17,7 @@ mod m20261129_000010_create_workflow_jobs;
 mod m20261205_000011_create_workflow_job_effects;
 mod m20261206_000012_index_open_jobs;
 mod m20261208_000013_log_carried_run;
+mod m20261208_000014_run_nodes_inline;
 
 /// Every migration in the order it runs.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_create_workflow_job_effects::Migration),
             Box::new(m20261206_000012_index_open_jobs::Migration),
             Box::new(m20261208_000013_log_carried_run::Migration),
+            Box::new(m20261208_000014_run_nodes_inline::Migration),
         ]
     }
 }

@@ -142,34 +142,51 @@ async fn blocked_runs_write_the_execution_log_file() {
 
 /// A batch of runs goes in as one statement for the runs and one for their nodes: each run gets
 /// its own id and exactly its own nodes, in order, on both stores, also across the 1,000-node
-/// statement limit.
+/// statement limit. Nodes without captured data are kept in their run's row, a debug run's nodes
+/// (with their data) in rows of their own; both read back the same way.
 #[tokio::test]
 async fn a_batch_of_runs_keeps_each_runs_nodes() {
     for_each_backend(|app| async move {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        let node = |run: usize, seq: usize| NewRunNode {
+        use app::backend::entities::workflow_run_node;
+        use app::backend::store::runs::find_run;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let node = |run: usize, seq: usize, debug: bool| NewRunNode {
             node_id: i32::try_from(seq).unwrap(),
             module_id: format!("m-{run}-{seq}"),
             status: "success".into(),
             duration_us: 1,
-            errors: String::new(),
-            data: None,
+            errors: if seq == 1 {
+                vec![format!("error \"{run}\"")]
+            } else {
+                Vec::new()
+            },
+            data: debug.then(|| format!("{{\"seq\": {seq}}}")),
         };
-        // Node counts straddle the statement limit: 0, 3, 1,200, 1.
-        let counts = [0usize, 3, 1_200, 1];
+        // Node counts straddle the statement limit: 0, 3, 1,200 (debug), 2 (debug), 1.
+        let counts = [
+            (0usize, false),
+            (3, false),
+            (1_200, true),
+            (2, true),
+            (1, false),
+        ];
         let batch: Vec<_> = counts
             .iter()
             .enumerate()
-            .map(|(run, &n)| {
+            .map(|(run, &(n, debug))| {
                 let mut r = run_at(1_000 + i64::try_from(run).unwrap());
                 r.action = format!("run-{run}");
-                (r, (0..n).map(|seq| node(run, seq)).collect::<Vec<_>>())
+                r.debug = debug;
+                (
+                    r,
+                    (0..n).map(|seq| node(run, seq, debug)).collect::<Vec<_>>(),
+                )
             })
             .collect();
-        insert_run(&app.db, run_at(1), vec![node(99, 0)])
+        insert_run(&app.db, run_at(1), vec![node(99, 0, false)])
             .await
             .unwrap();
-        let ids = reserve_run_ids(&app.db, 4).await.unwrap();
+        let ids = reserve_run_ids(&app.db, 5).await.unwrap();
         assert_eq!(ids.len(), counts.len());
         let batch = ids
             .iter()
@@ -177,22 +194,34 @@ async fn a_batch_of_runs_keeps_each_runs_nodes() {
             .map(|(&id, (run, nodes))| (id, run, nodes))
             .collect();
         insert_runs(&app.db, batch).await.unwrap();
-        for (run, (&id, &n)) in ids.iter().zip(&counts).enumerate() {
-            let row = app::backend::entities::workflow_run::Entity::find_by_id(id)
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
+        for (run, (&id, &(n, debug))) in ids.iter().zip(&counts).enumerate() {
+            let (row, nodes) = find_run(&app.db, id).await.unwrap().unwrap();
             assert_eq!(row.action, format!("run-{run}"));
-            let nodes = app::backend::entities::workflow_run_node::Entity::find()
-                .filter(app::backend::entities::workflow_run_node::Column::RunId.eq(id))
-                .order_by_asc(app::backend::entities::workflow_run_node::Column::Seq)
-                .all(&app.db)
+            assert_eq!(
+                row.nodes.is_none(),
+                debug,
+                "run {run} keeps its nodes inline"
+            );
+            let rows = workflow_run_node::Entity::find()
+                .filter(workflow_run_node::Column::RunId.eq(id))
+                .count(&app.db)
                 .await
                 .unwrap();
-            let modules: Vec<String> = nodes.into_iter().map(|n| n.module_id).collect();
+            assert_eq!(
+                rows,
+                if debug { n as u64 } else { 0 },
+                "node rows of run {run}"
+            );
+            let modules: Vec<&str> = nodes.iter().map(|n| n.module_id.as_str()).collect();
             let want: Vec<String> = (0..n).map(|seq| format!("m-{run}-{seq}")).collect();
             assert_eq!(modules, want, "nodes of run {run}");
+            for (seq, got) in nodes.iter().enumerate() {
+                assert_eq!(got.seq, i32::try_from(seq).unwrap());
+                let errors: Vec<String> = serde_json::from_str(&got.errors).unwrap();
+                let want: Vec<String> = node(run, seq, debug).errors;
+                assert_eq!(errors, want, "errors of node {seq} of run {run}");
+                assert_eq!(got.data, node(run, seq, debug).data);
+            }
         }
     })
     .await;

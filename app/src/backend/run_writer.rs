@@ -1,10 +1,10 @@
 //! Group commit for the run log and the run counters.
 //!
-//! Every workflow run writes a run row, its node rows and a counter increment. Written one
-//! transaction per run, the commits serialise on the database (one connection on SQLite) and
-//! cap a busy server at a few thousand runs per second whatever the engine does. One writer task
-//! instead takes every write queued while the previous transaction was committing and commits
-//! them together.
+//! Every workflow run writes a run row (its nodes inline, or, for a debug run, as node rows) and a
+//! counter increment. Written one transaction per run, the commits serialise on the database (one
+//! connection on SQLite) and cap a busy server at a few thousand runs per second whatever the
+//! engine does. One writer task instead takes every write queued while the previous transaction
+//! was committing and commits them together.
 //!
 //! A run is named before it is written: its id is taken ahead from the database's own id
 //! generator ([`runs::reserve_run_ids`], a block at a time), so the REST answer carries the id

@@ -20,6 +20,10 @@ pub struct Model {
     /// Walk result and errors as JSON.
     #[sea_orm(column_type = "Text")]
     pub walk: String,
+    /// The nodes as a JSON array of `{node_id, module_id, status, duration_us, errors}`, for a
+    /// run without captured node data; `None` when they are rows of `workflow_run_nodes`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub nodes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1291,7 +1291,7 @@ async fn record_run(
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
             duration_us: i64::try_from(n.duration_us).unwrap_or(i64::MAX),
-            errors: json!(n.errors).to_string(),
+            errors: n.errors.clone(),
         })
         .collect();
     let run = runs::NewRun {

@@ -19,14 +19,61 @@ pub struct NewRun {
 }
 
 /// One executed node of a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct NewRunNode {
     pub node_id: i32,
     pub module_id: String,
     pub status: String,
     pub duration_us: i64,
-    pub errors: String,
+    pub errors: Vec<String>,
+    /// What the node passed on, captured in debug mode (JSON text).
+    #[serde(skip)]
     pub data: Option<String>,
+}
+
+/// A node as a run's row keeps it inline (`workflow_runs.nodes`, a JSON array of these).
+#[derive(serde::Deserialize)]
+struct InlineNode {
+    node_id: i32,
+    module_id: String,
+    status: String,
+    duration_us: i64,
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+/// The nodes of a run as its row keeps them: inline, as JSON, when none carries captured data
+/// (every run outside debug mode), so that logging such a run writes one row; `None` when they
+/// go to `workflow_run_nodes`.
+fn inline_nodes(nodes: &[NewRunNode]) -> Option<String> {
+    if nodes.iter().any(|n| n.data.is_some()) {
+        return None;
+    }
+    serde_json::to_string(nodes).ok()
+}
+
+/// The nodes a run's row keeps inline, as the rows of `workflow_run_nodes` they stand for; an
+/// unreadable array reads as no nodes (and is reported).
+fn nodes_from_inline(run_id: i64, text: &str) -> Vec<workflow_run_node::Model> {
+    let nodes: Vec<InlineNode> = serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::error!(run = run_id, error = %e, "unreadable nodes in the run log");
+        Vec::new()
+    });
+    nodes
+        .into_iter()
+        .enumerate()
+        .map(|(seq, n)| workflow_run_node::Model {
+            id: 0,
+            run_id,
+            seq: i32::try_from(seq).unwrap_or(i32::MAX),
+            node_id: n.node_id,
+            module_id: n.module_id,
+            status: n.status,
+            duration_us: n.duration_us,
+            errors: serde_json::Value::from(n.errors).to_string(),
+            data: None,
+        })
+        .collect()
 }
 
 /// Inserts a run and its nodes under a fresh id; call inside a transaction so a run is never
@@ -104,7 +151,8 @@ const NODE_ROWS_PER_INSERT: usize = 1_000;
 
 /// Inserts several runs under ids from [`reserve_run_ids`] with their nodes, in one statement for
 /// the runs and one for the nodes (per 1,000), so that a batch of runs costs a few round trips
-/// instead of two per run; call inside a transaction.
+/// instead of two per run; call inside a transaction. Nodes without captured data go inline in
+/// their run's row ([`inline_nodes`]); only a debug run's nodes take rows of their own.
 pub async fn insert_runs(
     db: &impl ConnectionTrait,
     runs: Vec<(i64, NewRun, Vec<NewRunNode>)>,
@@ -116,6 +164,8 @@ pub async fn insert_runs(
     let rows: Vec<workflow_run::ActiveModel> = runs
         .into_iter()
         .map(|(id, run, nodes)| {
+            let inline = inline_nodes(&nodes);
+            let nodes = if inline.is_some() { Vec::new() } else { nodes };
             node_rows.extend(nodes.into_iter().enumerate().map(|(seq, n)| {
                 workflow_run_node::ActiveModel {
                     run_id: Set(id),
@@ -124,7 +174,7 @@ pub async fn insert_runs(
                     module_id: Set(n.module_id),
                     status: Set(n.status),
                     duration_us: Set(n.duration_us),
-                    errors: Set(n.errors),
+                    errors: Set(serde_json::Value::from(n.errors).to_string()),
                     data: Set(n.data),
                     ..Default::default()
                 }
@@ -142,6 +192,7 @@ pub async fn insert_runs(
                 action: Set(run.action),
                 debug: Set(run.debug),
                 walk: Set(run.walk),
+                nodes: Set(inline),
             }
         })
         .collect();
@@ -220,6 +271,10 @@ pub async fn find_run(
     let Some(run) = workflow_run::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
+    if let Some(text) = &run.nodes {
+        let nodes = nodes_from_inline(id, text);
+        return Ok(Some((run, nodes)));
+    }
     let nodes = workflow_run_node::Entity::find()
         .filter(workflow_run_node::Column::RunId.eq(id))
         .order_by_asc(workflow_run_node::Column::Seq)
