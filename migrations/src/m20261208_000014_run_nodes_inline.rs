@@ -3,7 +3,8 @@
 //! per node: one row, five index entries and no foreign-key checks per run instead of one more
 //! row, two index entries and a parent lookup per node. A debug run's nodes, with their data,
 //! stay in `workflow_run_nodes`, as do the nodes of runs logged before this migration (their
-//! `nodes` is NULL).
+//! `nodes` is NULL). Rolling back drops the column, and with it the nodes of the runs logged
+//! since (their runs stay in the log).
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -140,10 +140,10 @@ async fn blocked_runs_write_the_execution_log_file() {
     assert!(line.contains("stopped by test"), "{line}");
 }
 
-/// A batch of runs goes in as one statement for the runs and one for their nodes: each run gets
-/// its own id and exactly its own nodes, in order, on both stores, also across the 1,000-node
-/// statement limit. Nodes without captured data are kept in their run's row, a debug run's nodes
-/// (with their data) in rows of their own; both read back the same way.
+/// A batch of runs keeps each run's nodes: each run gets its own id and exactly its own nodes, in
+/// order, on both stores, also across the 1,000-row limit of a node statement. Nodes without
+/// captured data are kept in their run's row, those of a run with captured data in rows of their
+/// own; both read back the same way.
 #[tokio::test]
 async fn a_batch_of_runs_keeps_each_runs_nodes() {
     for_each_backend(|app| async move {

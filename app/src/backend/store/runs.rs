@@ -219,13 +219,15 @@ pub struct RunFilter {
     pub before: Option<(i64, i64)>,
 }
 
-/// Runs newest first, at most `limit`.
+/// Runs newest first, at most `limit`, without their inline nodes (`nodes` is `None`: a page
+/// of the log does not read them; [`find_run`] does).
 pub async fn list_runs(
     db: &impl ConnectionTrait,
     filter: &RunFilter,
     limit: u64,
 ) -> Result<Vec<workflow_run::Model>, DbErr> {
-    use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, Condition, Iterable, QueryFilter, QueryOrder, QuerySelect};
     let mut cond = Condition::all();
     if let Some(id) = filter.workflow_id {
         cond = cond.add(workflow_run::Column::WorkflowId.eq(id));
@@ -254,6 +256,9 @@ pub async fn list_runs(
         );
     }
     workflow_run::Entity::find()
+        .select_only()
+        .columns(workflow_run::Column::iter().filter(|c| !matches!(c, workflow_run::Column::Nodes)))
+        .column_as(Expr::cust("CAST(NULL AS TEXT)"), "nodes")
         .filter(cond)
         .order_by_desc(workflow_run::Column::StartedAt)
         .order_by_desc(workflow_run::Column::Id)
@@ -262,7 +267,8 @@ pub async fn list_runs(
         .await
 }
 
-/// A run and its nodes in execution order.
+/// A run and its nodes in execution order. Nodes kept inline in the run's row come back as the
+/// rows they stand for, numbered by their place (`seq`) and without a row id (`id` 0).
 pub async fn find_run(
     db: &impl ConnectionTrait,
     id: i64,
