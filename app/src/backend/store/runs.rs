@@ -18,28 +18,24 @@ pub struct NewRun {
     pub walk: String,
 }
 
-/// One executed node of a run.
-#[derive(Clone, Debug, serde::Serialize)]
+/// One executed node of a run; without its `data`, also the form a run's row keeps its nodes in
+/// (`workflow_runs.nodes`, a JSON array of these).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct NewRunNode {
     pub node_id: i32,
     pub module_id: String,
     pub status: String,
     pub duration_us: i64,
+    #[serde(default)]
     pub errors: Vec<String>,
     /// What the node passed on, captured in debug mode (JSON text).
     #[serde(skip)]
     pub data: Option<String>,
 }
 
-/// A node as a run's row keeps it inline (`workflow_runs.nodes`, a JSON array of these).
-#[derive(serde::Deserialize)]
-struct InlineNode {
-    node_id: i32,
-    module_id: String,
-    status: String,
-    duration_us: i64,
-    #[serde(default)]
-    errors: Vec<String>,
+/// A node's errors as `workflow_run_nodes.errors` keeps them: a JSON array.
+fn errors_text(errors: &[String]) -> String {
+    serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())
 }
 
 /// The nodes of a run as its row keeps them: inline, as JSON, when none carries captured data
@@ -55,7 +51,7 @@ fn inline_nodes(nodes: &[NewRunNode]) -> Option<String> {
 /// The nodes a run's row keeps inline, as the rows of `workflow_run_nodes` they stand for; an
 /// unreadable array reads as no nodes (and is reported).
 fn nodes_from_inline(run_id: i64, text: &str) -> Vec<workflow_run_node::Model> {
-    let nodes: Vec<InlineNode> = serde_json::from_str(text).unwrap_or_else(|e| {
+    let nodes: Vec<NewRunNode> = serde_json::from_str(text).unwrap_or_else(|e| {
         tracing::error!(run = run_id, error = %e, "unreadable nodes in the run log");
         Vec::new()
     });
@@ -70,7 +66,7 @@ fn nodes_from_inline(run_id: i64, text: &str) -> Vec<workflow_run_node::Model> {
             module_id: n.module_id,
             status: n.status,
             duration_us: n.duration_us,
-            errors: serde_json::Value::from(n.errors).to_string(),
+            errors: errors_text(&n.errors),
             data: None,
         })
         .collect()
@@ -174,7 +170,7 @@ pub async fn insert_runs(
                     module_id: Set(n.module_id),
                     status: Set(n.status),
                     duration_us: Set(n.duration_us),
-                    errors: Set(serde_json::Value::from(n.errors).to_string()),
+                    errors: Set(errors_text(&n.errors)),
                     data: Set(n.data),
                     ..Default::default()
                 }
